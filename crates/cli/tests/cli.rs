@@ -1,0 +1,20 @@
+//! The `cloud` binary's integration tests: one binary, one module per
+//! command group. Tests run the real binary (`common::CloudServer` starts
+//! `cloud server` on free loopback ports) and check what it prints.
+
+// Test helpers outside #[test] functions may unwrap too.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+mod clusters;
+mod databases;
+mod events;
+mod groups;
+mod installations;
+mod root;
+mod schema_cmd;
+mod security;
+mod server_cmd;
+mod subscriptions;
+mod webhooks;
