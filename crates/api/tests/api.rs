@@ -10,9 +10,11 @@ mod common;
 
 mod backups;
 mod client;
+mod cluster_installation_migration;
 mod cluster_installations;
 mod clusters;
 mod databases;
+mod delivery;
 mod events;
 mod groups;
 mod health;

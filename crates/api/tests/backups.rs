@@ -1,61 +1,17 @@
 //! API tests of the backup routes (40–43) and the backup security lock
-//! (97–98) over HTTP, on SQLite and PostgreSQL. Also the installation
-//! helper the operation tests share.
+//! (97–98) over HTTP, on SQLite and PostgreSQL.
 
 use crate::common::*;
 use cloud_model::backup::{BackupState, InstallationBackup, InstallationBackupFilter};
 use cloud_model::filter::Paging;
-use cloud_model::installation::{DatabaseType, FilestoreType, Installation, InstallationState};
+use cloud_model::installation::{DatabaseType, FilestoreType, InstallationState};
 use cloud_store::SqlStore;
+use cloud_store::lock::LockedTable;
 use cloud_supervisor::SupervisorKind;
 use serde_json::json;
-use std::time::Duration;
 
-pub(crate) const UNKNOWN_ID: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaa";
-
-/// Creates an installation in `state` through the store (with its creation
-/// event), with the database and filestore given.
-pub(crate) async fn create_installation(
-    store: &SqlStore,
-    name: &str,
-    state: InstallationState,
-    database: DatabaseType,
-    filestore: FilestoreType,
-) -> Installation {
-    let mut installation = Installation {
-        name: name.to_string(),
-        owner_id: "owner".into(),
-        state,
-        database,
-        filestore,
-        size: "100users".into(),
-        version: "stable".into(),
-        image: "mattermost/mattermost-enterprise-edition".into(),
-        cr_version: "installation.mattermost.com/v1beta1".into(),
-        ..Default::default()
-    };
-    store
-        .installation_create(&mut installation, &[], &[format!("{name}.example.com")])
-        .await
-        .unwrap();
-    store
-        .installation_get(&installation.id)
-        .await
-        .unwrap()
-        .unwrap()
-}
-
-/// A hibernating installation whose data can be backed up.
-pub(crate) async fn backupable(store: &SqlStore, name: &str) -> Installation {
-    create_installation(
-        store,
-        name,
-        InstallationState::Hibernating,
-        DatabaseType::AwsMultitenantRdsPostgres,
-        FilestoreType::Bifrost,
-    )
-    .await
-}
+// `cluster_installation_migration.rs` imports these from here.
+pub(crate) use crate::common::{UNKNOWN_ID, create_installation, was_woken};
 
 pub(crate) async fn all_backups(store: &SqlStore) -> Vec<InstallationBackup> {
     store
@@ -65,13 +21,6 @@ pub(crate) async fn all_backups(store: &SqlStore) -> Vec<InstallationBackup> {
         })
         .await
         .unwrap()
-}
-
-/// Whether the supervisor of `kind` was woken (a pending wake-up resolves at once).
-pub(crate) async fn was_woken(server: &TestServer, kind: SupervisorKind) -> bool {
-    tokio::time::timeout(Duration::from_millis(200), server.wake.woken(kind))
-        .await
-        .is_ok()
 }
 
 api_test!(a_backup_is_requested_listed_and_read, |server| {
@@ -371,21 +320,8 @@ api_test!(deleting_a_backup_follows_the_original_rules, |server| {
     .await;
 
     // Row lock held by someone else: 409.
-    assert!(
-        server
-            .store
-            .installation_backup_lock(&backup.id, "other")
-            .await
-            .unwrap()
-    );
-    assert_error(server.delete(&path).await, 409, None).await;
-    assert!(
-        server
-            .store
-            .installation_backup_unlock(&backup.id, "other", false)
-            .await
-            .unwrap()
-    );
+    let table = LockedTable::InstallationBackup;
+    assert_409_while_locked(&server, table, &backup.id, server.delete(&path)).await;
 
     // Used by a pending restoration: 400.
     let mut succeeded = backup.clone();

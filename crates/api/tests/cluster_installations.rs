@@ -9,7 +9,6 @@ use cloud_model::filter::Paging;
 use cloud_store::SqlStore;
 use serde_json::{Value, json};
 
-const UNKNOWN_ID: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaa";
 const CLUSTER_A: &str = "clusteraclusteraclusteraaa";
 const CLUSTER_B: &str = "clusterbclusterbclusterbbb";
 

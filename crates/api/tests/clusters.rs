@@ -11,6 +11,7 @@ use cloud_model::cluster_request::{
 };
 use cloud_model::event::{ResourceType, StateChangeEventFilter};
 use cloud_model::filter::Paging;
+use cloud_store::lock::LockedTable;
 use cloud_store::{Query, SqlStore};
 use cloud_supervisor::SupervisorKind;
 use serde_json::{Value, json};
@@ -556,26 +557,9 @@ api_test!(a_held_row_lock_is_a_409, |server| {
             .await
             .unwrap()
     );
-    assert!(
-        server
-            .store
-            .cluster_lock_scheduling(&id, "scheduler")
-            .await
-            .unwrap()
-    );
-    assert_error(
-        server.delete(&format!("/api/cluster/{id}")).await,
-        409,
-        None,
-    )
-    .await;
-    assert!(
-        server
-            .store
-            .cluster_unlock_scheduling(&id, "scheduler")
-            .await
-            .unwrap()
-    );
+    let path = format!("/api/cluster/{id}");
+    let delete = server.delete(&path);
+    assert_409_while_locked(&server, LockedTable::ClusterScheduling, &id, delete).await;
     assert_eq!(
         state_of(&server.store, &id).await,
         ClusterState::CreationRequested

@@ -3,7 +3,6 @@
 //! update (PgBouncer databases only), the record-only deletes and bad input
 //! leaving the store unchanged.
 
-use crate::backups::UNKNOWN_ID;
 use crate::common::*;
 use cloud_model::database::{
     DatabaseEngineType, DatabaseSchema, DatabaseSchemaFilter, LogicalDatabase,
@@ -11,6 +10,7 @@ use cloud_model::database::{
     PatchMultitenantDatabaseRequest,
 };
 use cloud_store::SqlStore;
+use cloud_store::lock::LockedTable;
 use serde_json::json;
 
 async fn shared(
@@ -144,31 +144,13 @@ api_test!(
             None,
         )
         .await;
-        assert!(
-            server
-                .store
-                .multitenant_database_lock(&proxy.id, "other")
-                .await
-                .unwrap()
+        let (proxy_path, body) = (
+            path(&proxy.id),
+            json!({"MaxInstallationsPerLogicalDatabase": 2}),
         );
-        assert_error(
-            server
-                .put_json(
-                    &path(&proxy.id),
-                    &json!({"MaxInstallationsPerLogicalDatabase": 2}),
-                )
-                .await,
-            409,
-            None,
-        )
-        .await;
-        assert!(
-            server
-                .store
-                .multitenant_database_unlock(&proxy.id, "other", false)
-                .await
-                .unwrap()
-        );
+        let update = server.put_json(&proxy_path, &body);
+        let table = LockedTable::MultitenantDatabase;
+        assert_409_while_locked(&server, table, &proxy.id, update).await;
 
         // Bad bodies: 4xx, nothing written.
         let cases: Vec<(String, u16, Option<&str>)> = vec![
@@ -423,28 +405,10 @@ api_test!(
                 .is_deleted()
         );
         // Nor while its shared database is locked.
-        assert!(
-            server
-                .store
-                .multitenant_database_lock(&proxy.id, "other")
-                .await
-                .unwrap()
-        );
-        assert_error(
-            server
-                .delete(&format!("/api/databases/logical_database/{}", empty.id))
-                .await,
-            409,
-            None,
-        )
-        .await;
-        assert!(
-            server
-                .store
-                .multitenant_database_unlock(&proxy.id, "other", false)
-                .await
-                .unwrap()
-        );
+        let empty_path = format!("/api/databases/logical_database/{}", empty.id);
+        let delete = server.delete(&empty_path);
+        let table = LockedTable::MultitenantDatabase;
+        assert_409_while_locked(&server, table, &proxy.id, delete).await;
         assert_eq!(
             server
                 .delete(&format!("/api/databases/logical_database/{}", empty.id))

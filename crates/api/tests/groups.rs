@@ -9,20 +9,15 @@ use cloud_model::group::{
     AssignInstallationGroupRequest, CreateGroupRequest, GroupFilter, LeaveGroupRequest,
     PatchGroupRequest,
 };
+use cloud_store::lock::LockedTable;
 use cloud_store::{Query, SqlStore};
 use serde_json::{Value, json};
-
-const UNKNOWN_ID: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaa";
 
 /// Creates a group through the API and returns its JSON.
 async fn create_group(server: &TestServer, body: Value) -> Value {
     let (status, group) = status_json(server.post_json("/api/groups", &body).await).await;
     assert_eq!(status, 200, "{group}");
     group
-}
-
-fn id_of(v: &Value) -> String {
-    v["ID"].as_str().unwrap().to_string()
 }
 
 /// Every group the store holds, deleted ones included.
@@ -319,20 +314,9 @@ api_test!(bad_updates_are_4xx_and_change_nothing, |server| {
     .await;
 
     // Held by someone else: 409. API-locked: 403.
-    assert!(server.store.group_lock(&id, "supervisor").await.unwrap());
-    assert_error(
-        server.put_json(&path, &json!({"Version": "9"})).await,
-        409,
-        None,
-    )
-    .await;
-    assert!(
-        server
-            .store
-            .group_unlock(&id, "supervisor", false)
-            .await
-            .unwrap()
-    );
+    let body = json!({"Version": "9"});
+    let update = server.put_json(&path, &body);
+    assert_409_while_locked(&server, LockedTable::Group, &id, update).await;
     server.store.group_set_api_lock(&id, true).await.unwrap();
     assert_error(
         server.put_json(&path, &json!({"Version": "9"})).await,

@@ -35,10 +35,6 @@ async fn create(server: &TestServer, name: &str) -> Value {
     dto
 }
 
-fn id_of(dto: &Value) -> String {
-    dto["ID"].as_str().unwrap().to_string()
-}
-
 /// Sets the state directly in the store (what a supervisor would do).
 async fn set_state(store: &SqlStore, id: &str, state: InstallationState) {
     let mut i = store.installation_get(id).await.unwrap().unwrap();

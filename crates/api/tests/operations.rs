@@ -3,7 +3,6 @@
 //! validations of the original, commit and rollback, and bad input leaving
 //! the store unchanged.
 
-use crate::backups::{UNKNOWN_ID, backupable, create_installation, was_woken};
 use crate::common::*;
 use cloud_model::backup::{BackupState, InstallationBackup};
 use cloud_model::database::{DatabaseEngineType, MultitenantDatabase};
@@ -15,6 +14,7 @@ use cloud_model::db_restoration::{InstallationDBRestorationFilter, RestorationSt
 use cloud_model::event::{ResourceType, StateChangeEventFilter};
 use cloud_model::filter::Paging;
 use cloud_model::installation::{DatabaseType, FilestoreType, Installation, InstallationState};
+use cloud_store::lock::LockedTable;
 use cloud_store::{Query, SqlStore};
 use cloud_supervisor::SupervisorKind;
 use serde_json::json;
@@ -426,21 +426,8 @@ api_test!(
         assert_error(server.post_raw(&rollback, "").await, 400, None).await;
         set_installation_state(&server.store, &s.inst.id, InstallationState::Hibernating).await;
         // A locked operation is a 409.
-        assert!(
-            server
-                .store
-                .installation_db_migration_lock(&id, "other")
-                .await
-                .unwrap()
-        );
-        assert_error(server.post_raw(&rollback, "").await, 409, None).await;
-        assert!(
-            server
-                .store
-                .installation_db_migration_unlock(&id, "other", false)
-                .await
-                .unwrap()
-        );
+        let request = server.post_raw(&rollback, "");
+        assert_409_while_locked(&server, LockedTable::InstallationDbMigration, &id, request).await;
 
         let (status, committed) = status_json(server.post_raw(&commit, "").await).await;
         assert_eq!(status, 200, "{committed}");

@@ -13,8 +13,6 @@ use cloud_model::subscription::{
 use cloud_store::SqlStore;
 use serde_json::json;
 
-const UNKNOWN_ID: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaa";
-
 async fn all_subscriptions(store: &SqlStore) -> Vec<Subscription> {
     store
         .subscription_list(&SubscriptionFilter {
@@ -36,7 +34,7 @@ api_test!(
             "FailureThreshold": 30_000_000_000i64,
             "Headers": [{"key": "X-A", "value": "1"}]
         });
-        let (status, created) =
+        let (status, mut created) =
             status_json(server.post_json("/api/subscriptions", &body).await).await;
         assert_eq!(status, 202, "{created}");
         let mut keys: Vec<&str> = created
@@ -61,9 +59,13 @@ api_test!(
                 "LockAcquiredBy",
                 "Name",
                 "OwnerID",
+                "Secret",
                 "URL"
             ]
         );
+        // The signing secret is shown once, here, and never read back.
+        let secret = created.as_object_mut().unwrap().remove("Secret").unwrap();
+        assert_eq!(secret.as_str().unwrap().len(), 64);
         assert_eq!(created["FailureThreshold"], 30_000_000_000i64);
         assert_eq!(created["LastDeliveryStatus"], "");
         assert_eq!(created["LockAcquiredBy"], json!(null));
@@ -71,9 +73,10 @@ api_test!(
 
         tokio::time::sleep(std::time::Duration::from_millis(3)).await;
         let second = json!({"URL": "https://b.example.com", "OwnerID": "ops", "EventType": "resourceStateChange"});
-        let (status, second) =
+        let (status, mut second) =
             status_json(server.post_json("/api/subscriptions", &second).await).await;
         assert_eq!(status, 202);
+        second.as_object_mut().unwrap().remove("Secret");
 
         let (_, got) = status_json(server.get(&format!("/api/subscription/{first}")).await).await;
         assert_eq!(got, created);
@@ -226,7 +229,8 @@ api_test!(the_typed_client_round_trips, |server| {
         failure_threshold: 60_000_000_000,
         ..Default::default()
     };
-    let created = client.create_subscription(&request).await.unwrap();
+    let mut created = client.create_subscription(&request).await.unwrap();
+    assert!(created.secret.take().is_some(), "shown once, at creation");
     assert_eq!(created.last_delivery_status, LastDeliveryStatus::None);
     assert_eq!(created.event_type, EventType::ResourceStateChange);
     assert_eq!(

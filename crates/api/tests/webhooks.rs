@@ -9,8 +9,6 @@ use cloud_model::webhook::{CreateWebhookRequest, Headers, Webhook, WebhookFilter
 use cloud_store::SqlStore;
 use serde_json::json;
 
-const UNKNOWN_ID: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaa";
-
 async fn all_webhooks(store: &SqlStore) -> Vec<Webhook> {
     store
         .webhook_list(&WebhookFilter {

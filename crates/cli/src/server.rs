@@ -3,12 +3,18 @@
 //! `--metrics-port`, stopped gracefully on SIGINT/SIGTERM.
 //!
 //! Differences from the original, on purpose:
+//! - Subscription events and legacy webhooks are delivered from a durable
+//!   outbox by a background deliverer (ordered, signed, retried with
+//!   back-off; see `docs/events-and-webhooks.md`), woken by API writes.
 //! - `--database` defaults to `sqlite://cloud.db` (an embedded database in
 //!   the working directory, created on first start), so `cloud server` runs
 //!   with no flags; `postgres://` / `postgresql://` select PostgreSQL.
 //! - `--utilities-git-url` / `--utilities-git-path` are not required (the
 //!   original refuses to start without them): the cluster utilities that need
 //!   them are not part of this server yet.
+//! - `--simulate-cloud` (implied by `--dev` while there are no cloud
+//!   adapters) runs the supervisors against an in-memory simulated cloud, so
+//!   a cluster created through the API moves to `stable` by itself.
 //! - Flags whose features come later (state store, AWS, Kubernetes, auth, …)
 //!   are accepted; when one is given a non-default value the server logs
 //!   "flag --x is accepted but not yet supported" instead of ignoring it
@@ -18,8 +24,10 @@ use crate::args::{format_go_duration, parse_go_duration};
 use anyhow::Context as _;
 use clap::Args;
 use cloud_api::{ApiConfig, AppState};
+use cloud_ports::sim::{SimCloud, SimConfig};
 use cloud_store::{SqlStore, StoreError};
 use cloud_supervisor::Wake;
+use cloud_supervisor::engine::{Engine, EngineConfig, instance_id};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -45,9 +53,12 @@ pub struct ServerArgs {
     /// Whether to output debug logs.
     #[arg(long)]
     pub debug: bool,
-    /// Set to run in dev mode (debug logs).
+    /// Set to run in dev mode (debug logs; also --simulate-cloud while this build has no cloud adapters).
     #[arg(long)]
     pub dev: bool,
+    /// Run the supervisors against an in-memory simulated cloud instead of AWS and Kubernetes (for trying the server out and for tests).
+    #[arg(long)]
+    pub simulate_cloud: bool,
     /// Output the logs in a machine-readable (JSON) format.
     #[arg(long)]
     pub machine_readable_logs: bool,
@@ -296,8 +307,9 @@ pub struct ServerArgs {
     pub restricted_client_allowed_endpoints: Vec<String>,
 }
 
-/// Which supervisors this server would run (the state machines arrive with
-/// a later issue; the toggles are already read and reported).
+/// Which supervisors this server runs (this build has the cluster and
+/// cluster-installation supervisors; the other toggles are read and
+/// reported until theirs arrive).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SupervisorToggles {
     pub cluster: bool,
@@ -583,13 +595,16 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         ?supervisors,
         poll = args.poll,
         slow_poll = args.slow_poll,
-        "supervisor settings (the supervisors themselves are not part of this build yet)"
+        simulate_cloud = args.simulates_cloud(),
+        "supervisor settings"
     );
+    let engine = start_engine(&args, &supervisors, &store, &wake);
 
-    let state = AppState::new(store.clone(), wake, args.api_config())
+    let state = AppState::new(store.clone(), wake.clone(), args.api_config())
         .context("cannot register the API metrics")?;
     let metrics_app = cloud_api::metrics_router(state.metrics.registry().clone());
-    let api_app = cloud_api::router(state);
+    // API writes may record events: wake the deliverer at once.
+    let api_app = cloud_delivery::wake_on_writes(cloud_api::router(state), wake.clone());
 
     let api_listener = TcpListener::bind(&api_addr)
         .await
@@ -620,6 +635,15 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         });
     }
 
+    // Event and webhook delivery runs on every server; leases share the work.
+    let deliverer = cloud_delivery::Deliverer::new(
+        store.clone(),
+        wake.clone(),
+        cloud_delivery::DelivererConfig::default(),
+    )
+    .context("cannot start the event deliverer")?;
+    let delivery = tokio::spawn(deliverer.run(shutdown.child_token()));
+
     let result = tokio::select! {
         signal = shutdown_signal() => {
             signal.map(|()| tracing::info!("shutting down"))
@@ -643,8 +667,67 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         );
         servers.abort_all();
     }
+    // The deliverer bounds its own shutdown (its longest request, then abort).
+    if tokio::time::timeout(SHUTDOWN_GRACE + Duration::from_secs(5), delivery)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the event deliverer did not stop in time");
+    }
+    // Supervisors finish (or release) what they hold before the store closes.
+    engine.shutdown(SHUTDOWN_GRACE).await;
     store.close().await;
     result
+}
+
+impl ServerArgs {
+    /// Whether the supervisors run on the simulated cloud.
+    pub fn simulates_cloud(&self) -> bool {
+        self.simulate_cloud || self.dev
+    }
+
+    /// The reconcile engine's settings from the flags.
+    pub fn engine_config(&self, supervisors: &SupervisorToggles) -> EngineConfig {
+        let mut config = EngineConfig::all(instance_id());
+        config.cluster = supervisors.cluster;
+        config.cluster_installation = supervisors.cluster_installation;
+        config.driver.resync = (self.poll > 0).then(|| Duration::from_secs(self.poll));
+        if self.simulates_cloud() {
+            // The simulated cloud answers in milliseconds.
+            config.reconcile.recheck = Duration::from_millis(200);
+        }
+        config
+    }
+}
+
+/// Starts the supervisors this build has (cluster, cluster installation)
+/// on the simulated cloud when asked; without it only the cross-server
+/// wake-ups run, since there are no cloud adapters yet.
+fn start_engine(
+    args: &ServerArgs,
+    supervisors: &SupervisorToggles,
+    store: &SqlStore,
+    wake: &Wake,
+) -> Engine {
+    let ports = if args.simulates_cloud() {
+        tracing::warn!("the cloud is simulated: nothing is created in AWS or Kubernetes");
+        let seed = cloud_model::now_millis().unsigned_abs();
+        Some(SimCloud::new(SimConfig::dev(seed)).ports())
+    } else {
+        if supervisors.cluster || supervisors.cluster_installation {
+            tracing::warn!(
+                "this build has no AWS or Kubernetes adapters yet: \
+                 the supervisors run only with --simulate-cloud"
+            );
+        }
+        None
+    };
+    Engine::start(
+        args.engine_config(supervisors),
+        store.clone(),
+        ports,
+        wake.clone(),
+    )
 }
 
 /// Opens the store, turning an outdated schema into the exact command to run.

@@ -7,8 +7,10 @@
 
 mod common;
 
+mod cluster_installation_migration;
 mod clusters;
 mod databases;
+mod delivery;
 mod events;
 mod groups;
 mod installations;
@@ -16,5 +18,6 @@ mod root;
 mod schema_cmd;
 mod security;
 mod server_cmd;
+mod simulated_cloud;
 mod subscriptions;
 mod webhooks;

@@ -61,21 +61,21 @@ async fn create_list_get_update_and_delete() {
         .await
         .success()
         .stdout;
-    let header = table.lines().next().unwrap();
-    for column in [
-        "ID",
-        "NAME",
-        "STATE",
-        "VERSION",
-        "MASTER NODES",
-        "WORKER NODES",
-        "NETWORKING",
-        "VPC",
-        "STATUS",
-        "TAG",
-    ] {
-        assert!(header.contains(column), "{column} in {header}");
-    }
+    assert_columns(
+        &table,
+        &[
+            "ID",
+            "NAME",
+            "STATE",
+            "VERSION",
+            "MASTER NODES",
+            "WORKER NODES",
+            "NETWORKING",
+            "VPC",
+            "STATUS",
+            "TAG",
+        ],
+    );
     let row = table.lines().nth(1).unwrap();
     assert!(
         row.contains(&id)
@@ -185,7 +185,7 @@ async fn annotations_and_api_errors() {
     assert_eq!(got["Annotations"][0]["Name"], "def");
 
     // The server's JSON error reaches the user.
-    let out = server
+    server
         .cloud(&[
             "cluster",
             "annotation",
@@ -196,22 +196,14 @@ async fn annotations_and_api_errors() {
             "Bad Name",
         ])
         .await
-        .failure();
-    assert!(
-        out.stderr.contains("400") && out.stderr.contains("annotation"),
-        "{}",
-        out.stderr
-    );
-    let out = server
+        .failure()
+        .stderr_has(&["400", "annotation"]);
+    server
         .cloud(&["cluster", "provision", "--cluster", &id])
         .await
-        .failure();
-    assert!(
-        out.stderr.contains("400") && out.stderr.contains("creation-requested"),
-        "{}",
-        out.stderr
-    );
-    let out = server
+        .failure()
+        .stderr_has(&["400", "creation-requested"]);
+    server
         .cloud(&[
             "cluster",
             "nodegroup",
@@ -222,8 +214,8 @@ async fn annotations_and_api_errors() {
             "worker",
         ])
         .await
-        .failure();
-    assert!(out.stderr.contains("EKS"), "{}", out.stderr);
+        .failure()
+        .stderr_has(&["EKS"]);
     server
         .cloud(&["cluster", "create", "--size", "Huge"])
         .await

@@ -90,10 +90,10 @@ async fn shared_databases_through_the_cli() {
         .await
         .success()
         .stdout;
-    let header = table.lines().next().unwrap();
-    for column in ["ID", "RDS CLUSTER ID", "TYPE", "STATE", "INSTALLATIONS"] {
-        assert!(header.contains(column), "{table}");
-    }
+    assert_columns(
+        &table,
+        &["ID", "RDS CLUSTER ID", "TYPE", "STATE", "INSTALLATIONS"],
+    );
     let pg_row = table.lines().find(|l| l.starts_with(&pg.id)).unwrap();
     assert!(
         pg_row.contains("rds-pg")
@@ -157,7 +157,7 @@ async fn shared_databases_through_the_cli() {
         .success()
         .json();
     assert_eq!(updated["MaxInstallationsPerLogicalDatabase"], 5);
-    let zero = server
+    server
         .cloud(&[
             "database",
             "multitenant",
@@ -168,12 +168,8 @@ async fn shared_databases_through_the_cli() {
             "0",
         ])
         .await
-        .failure();
-    assert!(
-        zero.stderr.contains("MaxInstallationsPerLogicalDatabase"),
-        "{}",
-        zero.stderr
-    );
+        .failure()
+        .stderr_has(&["MaxInstallationsPerLogicalDatabase"]);
 
     let report = server
         .cloud(&[
@@ -268,7 +264,7 @@ async fn shared_databases_through_the_cli() {
     assert_eq!(got["Name"], "id_i3");
 
     // A logical database with a schema cannot be deleted; an empty one can.
-    let refused = server
+    server
         .cloud(&[
             "database",
             "logical",
@@ -277,8 +273,8 @@ async fn shared_databases_through_the_cli() {
             &logical.id,
         ])
         .await
-        .failure();
-    assert!(refused.stderr.contains("400"), "{}", refused.stderr);
+        .failure()
+        .stderr_has(&["400"]);
     store.database_schema_delete(&schema.id).await.unwrap();
     server
         .cloud(&[
@@ -347,7 +343,7 @@ async fn backups_and_database_operations_through_the_cli() {
         .json();
     assert_eq!(backup["State"], "backup-requested");
     let backup_id = backup["ID"].as_str().unwrap().to_string();
-    let again = server
+    server
         .cloud(&[
             "installation",
             "backup",
@@ -356,23 +352,23 @@ async fn backups_and_database_operations_through_the_cli() {
             &inst.id,
         ])
         .await
-        .failure();
-    assert!(again.stderr.contains("400"), "{}", again.stderr);
+        .failure()
+        .stderr_has(&["400"]);
     let table = server
         .cloud(&["installation", "backup", "list", "--installation", &inst.id])
         .await
         .success()
         .stdout;
-    let header = table.lines().next().unwrap();
-    for column in [
-        "ID",
-        "INSTALLATION ID",
-        "STATE",
-        "CLUSTER INSTALLATION ID",
-        "REQUEST AT",
-    ] {
-        assert!(header.contains(column), "{table}");
-    }
+    assert_columns(
+        &table,
+        &[
+            "ID",
+            "INSTALLATION ID",
+            "STATE",
+            "CLUSTER INSTALLATION ID",
+            "REQUEST AT",
+        ],
+    );
     assert!(
         table.lines().nth(1).unwrap().starts_with(&backup_id),
         "{table}"
@@ -463,11 +459,11 @@ async fn backups_and_database_operations_through_the_cli() {
     assert_eq!(got, restoration);
 
     // The backup is in use now.
-    let refused = server
+    server
         .cloud(&["installation", "backup", "delete", "--backup", &backup_id])
         .await
-        .failure();
-    assert!(refused.stderr.contains("400"), "{}", refused.stderr);
+        .failure()
+        .stderr_has(&["400"]);
 
     // A DB migration of another installation to another shared database.
     let beta = hibernating(&store, "beta").await;
@@ -527,7 +523,7 @@ async fn backups_and_database_operations_through_the_cli() {
         .success()
         .json();
     assert_eq!(got, migration);
-    let early = server
+    server
         .cloud(&[
             "installation",
             "operation",
@@ -537,8 +533,8 @@ async fn backups_and_database_operations_through_the_cli() {
             &migration_id,
         ])
         .await
-        .failure();
-    assert!(early.stderr.contains("400"), "{}", early.stderr);
+        .failure()
+        .stderr_has(&["400"]);
 
     let op = store
         .installation_db_migration_get(&migration_id)
@@ -565,7 +561,7 @@ async fn backups_and_database_operations_through_the_cli() {
         .success()
         .json();
     assert_eq!(committed["State"], "installation-db-migration-committed");
-    let rollback = server
+    server
         .cloud(&[
             "installation",
             "operation",
@@ -575,7 +571,7 @@ async fn backups_and_database_operations_through_the_cli() {
             &migration_id,
         ])
         .await
-        .failure();
-    assert!(rollback.stderr.contains("400"), "{}", rollback.stderr);
+        .failure()
+        .stderr_has(&["400"]);
     store.close().await;
 }

@@ -77,9 +77,9 @@ async fn state_change_events_through_the_cli() {
     assert_eq!(page.as_array().unwrap().len(), 1);
     assert_eq!(page[0]["StateChange"]["ResourceID"], "c1");
 
-    let bad = server
+    server
         .cloud(&["event", "list", "--resource-type", "clusters"])
         .await
-        .failure();
-    assert!(bad.stderr.contains("clusters"), "{}", bad.stderr);
+        .failure()
+        .stderr_has(&["clusters"]);
 }

@@ -70,12 +70,8 @@ async fn the_database_comes_from_cp_database() {
 
 #[tokio::test]
 async fn migrate_refuses_a_bad_url() {
-    let out = cloud(&["schema", "migrate", "--database", "http://x"])
+    cloud(&["schema", "migrate", "--database", "http://x"])
         .await
-        .failure();
-    assert!(
-        out.stderr.contains("unsupported database URL"),
-        "{}",
-        out.stderr
-    );
+        .failure()
+        .stderr_has(&["unsupported database URL"]);
 }

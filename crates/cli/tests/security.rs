@@ -59,12 +59,12 @@ async fn group_api_lock_blocks_updates_until_unlocked() {
         .await
         .success();
 
-    let missing = server
+    server
         .cloud(&["security", "group", "api-lock"])
         .await
-        .failure();
-    assert!(missing.stderr.contains("--group"), "{}", missing.stderr);
-    let unknown = server
+        .failure()
+        .stderr_has(&["--group"]);
+    server
         .cloud(&[
             "security",
             "group",
@@ -73,8 +73,8 @@ async fn group_api_lock_blocks_updates_until_unlocked() {
             "aaaaaaaaaaaaaaaaaaaaaaaaaa",
         ])
         .await
-        .failure();
-    assert!(unknown.stderr.contains("404"), "{}", unknown.stderr);
+        .failure()
+        .stderr_has(&["404"]);
 }
 
 #[tokio::test]
@@ -198,7 +198,7 @@ async fn cluster_installation_commands_and_lock() {
             out.stderr
         );
     }
-    let bad_key = server
+    server
         .cloud(&[
             "cluster",
             "installation",
@@ -212,6 +212,6 @@ async fn cluster_installation_commands_and_lock() {
             "v",
         ])
         .await
-        .failure();
-    assert!(bad_key.stderr.contains("dotted"), "{}", bad_key.stderr);
+        .failure()
+        .stderr_has(&["dotted"]);
 }

@@ -38,12 +38,8 @@ async fn webhook_lifecycle_through_the_cli() {
     assert_eq!(out.json(), created);
 
     let table = server.cloud(&["webhook", "list"]).await.success().stdout;
-    let mut lines = table.lines();
-    let header = lines.next().unwrap();
-    for column in ["ID", "OWNER", "URL", "HTTP HEADERS"] {
-        assert!(header.contains(column), "{header}");
-    }
-    let row = lines.next().unwrap();
+    assert_columns(&table, &["ID", "OWNER", "URL", "HTTP HEADERS"]);
+    let row = table.lines().nth(1).unwrap();
     assert!(row.starts_with(&id), "{row}");
     assert!(
         row.contains("X-Token: abc, X-Secret: ${HOOK_SECRET}"),
@@ -73,15 +69,11 @@ async fn webhook_lifecycle_through_the_cli() {
         .success()
         .json();
     assert!(deleted["DeleteAt"].as_i64().unwrap() > 0);
-    let again = server
+    server
         .cloud(&["webhook", "delete", "--webhook", &id])
         .await
-        .failure();
-    assert!(
-        again.stderr.contains("400") && again.stderr.contains("already deleted"),
-        "{}",
-        again.stderr
-    );
+        .failure()
+        .stderr_has(&["400", "already deleted"]);
     let with_deleted = server
         .cloud(&["webhook", "list", "--json", "--include-deleted"])
         .await
@@ -95,26 +87,22 @@ async fn webhook_lifecycle_through_the_cli() {
         .await
         .success();
     assert_eq!(missing.stdout, "");
-    let bad = server
+    server
         .cloud(&["webhook", "create", "--owner", "o", "--url", "ftp://x"])
         .await
-        .failure();
-    assert!(
-        bad.stderr.contains("400") && bad.stderr.contains("URL"),
-        "{}",
-        bad.stderr
-    );
-    let dup = server
+        .failure()
+        .stderr_has(&["400", "URL"]);
+    server
         .cloud(&[
             "webhook", "create", "--owner", "o", "--url", "http://x", "--header", "A=1",
             "--header", "A=2",
         ])
         .await
-        .failure();
-    assert!(dup.stderr.contains("duplicated"), "{}", dup.stderr);
-    let usage = server
+        .failure()
+        .stderr_has(&["duplicated"]);
+    server
         .cloud(&["webhook", "create", "--owner", "o"])
         .await
-        .failure();
-    assert!(usage.stderr.contains("--url"), "{}", usage.stderr);
+        .failure()
+        .stderr_has(&["--url"]);
 }

@@ -19,6 +19,7 @@ pub mod backups;
 pub mod cluster_installations;
 pub mod clusters;
 pub mod databases;
+pub mod delivery;
 pub mod events;
 pub mod groups;
 pub mod installations;

@@ -28,6 +28,7 @@ pub use state::{
 use crate::ValidationError;
 use crate::annotation::Annotation;
 use crate::filter::Paging;
+use crate::progress::Progress;
 use crate::utility::UtilityMetadata;
 use data_encoding::BASE64;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -462,6 +463,9 @@ pub struct Cluster {
     pub lock_acquired_by: Option<String>,
     #[serde(rename = "LockAcquiredAt")]
     pub lock_acquired_at: i64,
+    /// Supervisor progress (our addition; no keys while empty).
+    #[serde(flatten)]
+    pub progress: Progress,
 }
 
 impl Cluster {
@@ -489,6 +493,7 @@ impl Cluster {
             scheduling_lock_acquired_at: 0,
             lock_acquired_by: None,
             lock_acquired_at: 0,
+            progress: Progress::default(),
         }
     }
 
@@ -641,6 +646,8 @@ struct ClusterWire {
     lock_acquired_by: Option<String>,
     #[serde(rename = "LockAcquiredAt")]
     lock_acquired_at: i64,
+    #[serde(flatten)]
+    progress: Progress,
     /// Old shape: base64 of `{"Zones": [...]}`.
     #[serde(rename = "ProviderMetadata")]
     legacy_provider_metadata: Option<String>,
@@ -718,6 +725,7 @@ impl TryFrom<ClusterWire> for Cluster {
             scheduling_lock_acquired_at: w.scheduling_lock_acquired_at,
             lock_acquired_by: w.lock_acquired_by,
             lock_acquired_at: w.lock_acquired_at,
+            progress: w.progress,
         })
     }
 }

@@ -13,6 +13,7 @@ use std::str::FromStr;
 
 use crate::ValidationError;
 use crate::filter::Paging;
+use crate::progress::Progress;
 
 /// The states of §3.3, serialised as the original's strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -148,6 +149,9 @@ pub struct ClusterInstallation {
     /// False for cluster-migration targets until the DNS switch.
     #[serde(rename = "IsActive")]
     pub is_active: bool,
+    /// Supervisor progress (our addition; no keys while empty).
+    #[serde(flatten)]
+    pub progress: Progress,
 }
 
 impl ClusterInstallation {
@@ -171,6 +175,7 @@ impl ClusterInstallation {
             lock_acquired_by: None,
             lock_acquired_at: 0,
             is_active: true,
+            progress: Progress::default(),
         }
     }
 

@@ -564,6 +564,9 @@ pub struct Installation {
     /// object must not be saved whole, and the store checks this field.
     #[serde(skip)]
     pub merged_group_sequence: Option<i64>,
+    /// Supervisor progress (our addition; no keys while empty).
+    #[serde(flatten)]
+    pub progress: crate::progress::Progress,
 }
 
 impl Installation {
@@ -1036,6 +1039,7 @@ mod tests {
             }),
             scheduling: None,
             merged_group_sequence: None,
+            progress: Default::default(),
         }
     }
 

@@ -26,6 +26,7 @@ pub mod installation;
 pub mod installation_dns;
 pub mod installation_request;
 pub mod installation_size;
+pub mod progress;
 pub mod subscription;
 pub mod time;
 pub mod utility;

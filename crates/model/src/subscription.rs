@@ -98,6 +98,10 @@ pub struct Subscription {
     pub lock_acquired_at: i64,
     #[serde(rename = "Headers", default)]
     pub headers: Headers,
+    /// The HMAC-SHA256 key of the delivery signature (our addition). Only the
+    /// create response carries it; every later read leaves it out.
+    #[serde(rename = "Secret", default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
 }
 
 impl Subscription {
@@ -205,6 +209,118 @@ impl From<&StateChangeEventData> for StateChangeEventPayload {
     }
 }
 
+/// Body of `POST /api/subscription/{id}/replay` (our addition): re-send the
+/// subscription's events from an event (`FromEventID`, included) or from a
+/// time (`FromTimestamp`, ms, included). With neither, delivery resumes after
+/// the cursor (the last event delivered), which also revives a dead
+/// subscription.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayRequest {
+    #[serde(
+        rename = "FromEventID",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub from_event_id: Option<String>,
+    #[serde(
+        rename = "FromTimestamp",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub from_timestamp: Option<i64>,
+}
+
+impl ReplayRequest {
+    /// At most one starting point may be given.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if self.from_event_id.is_some() && self.from_timestamp.is_some() {
+            return Err(ValidationError::new(
+                "FromTimestamp",
+                "give FromEventID or FromTimestamp, not both",
+            ));
+        }
+        if self.from_event_id.as_deref() == Some("") {
+            return Err(ValidationError::new(
+                "FromEventID",
+                "FromEventID must not be empty",
+            ));
+        }
+        if self.from_timestamp.is_some_and(|t| t < 0) {
+            return Err(ValidationError::new(
+                "FromTimestamp",
+                "FromTimestamp must be a time in milliseconds",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Answer of a replay: how many deliveries were queued again and the new
+/// cursor (the sequence number after which delivery resumes).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayResponse {
+    #[serde(rename = "SubscriptionID")]
+    pub subscription_id: String,
+    #[serde(rename = "Requeued")]
+    pub requeued: i64,
+    #[serde(rename = "Cursor")]
+    pub cursor: i64,
+}
+
+/// One event owed to one subscription (our addition, listed by
+/// `GET /api/subscription/{id}/deliveries`). `Sequence` orders deliveries;
+/// `EventID` is also the `X-Cloud-Event-Id` idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryRecord {
+    #[serde(rename = "ID")]
+    pub id: String,
+    #[serde(rename = "EventID")]
+    pub event_id: String,
+    #[serde(rename = "Sequence")]
+    pub sequence: i64,
+    #[serde(rename = "EventTimestamp")]
+    pub event_timestamp: i64,
+    #[serde(rename = "Status")]
+    pub status: crate::event::EventDeliveryStatus,
+    #[serde(rename = "Attempts")]
+    pub attempts: i64,
+    #[serde(rename = "LastAttempt")]
+    pub last_attempt: i64,
+    #[serde(rename = "NextAttemptAt")]
+    pub next_attempt_at: i64,
+    #[serde(rename = "FirstFailureAt")]
+    pub first_failure_at: i64,
+    #[serde(rename = "LastError")]
+    pub last_error: String,
+    #[serde(rename = "DeliveredAt")]
+    pub delivered_at: i64,
+}
+
+/// Delivery state of a subscription and its deliveries, newest first (our
+/// addition). `DeadAt > 0` means the failure bound passed and delivery
+/// stopped until a replay; `LeaseHolder` is the server delivering it now.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionDeliveries {
+    #[serde(rename = "SubscriptionID")]
+    pub subscription_id: String,
+    #[serde(rename = "LastDeliveryStatus")]
+    pub last_delivery_status: LastDeliveryStatus,
+    #[serde(rename = "LastDeliveryAttemptAt")]
+    pub last_delivery_attempt_at: i64,
+    #[serde(rename = "Cursor")]
+    pub cursor: i64,
+    #[serde(rename = "NextAttemptAt")]
+    pub next_attempt_at: i64,
+    #[serde(rename = "DeadAt")]
+    pub dead_at: i64,
+    #[serde(rename = "LeaseHolder")]
+    pub lease_holder: Option<String>,
+    #[serde(rename = "LeaseExpiresAt")]
+    pub lease_expires_at: i64,
+    #[serde(rename = "Deliveries")]
+    pub deliveries: Vec<DeliveryRecord>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,6 +342,42 @@ mod tests {
         );
         let sub: Subscription = serde_json::from_str(&failed).unwrap();
         assert_eq!(sub.last_delivery_status, LastDeliveryStatus::Failed);
+    }
+
+    #[test]
+    fn the_secret_is_shown_only_when_set() {
+        let mut sub = Subscription::default();
+        let shown = serde_json::to_value(&sub).unwrap();
+        assert!(shown.get("Secret").is_none(), "{shown}");
+        sub.secret = Some("s3cr3t".into());
+        let shown = serde_json::to_value(&sub).unwrap();
+        assert_eq!(shown["Secret"], "s3cr3t");
+    }
+
+    #[test]
+    fn replay_takes_one_starting_point() {
+        let r: ReplayRequest = serde_json::from_str(r#"{"FromEventID":"e1"}"#).unwrap();
+        assert_eq!(r.from_event_id.as_deref(), Some("e1"));
+        r.validate().unwrap();
+        let r: ReplayRequest = serde_json::from_str(r#"{"FromTimestamp":1712745600000}"#).unwrap();
+        assert_eq!(r.from_timestamp, Some(1_712_745_600_000));
+        r.validate().unwrap();
+        ReplayRequest::default().validate().unwrap();
+        let both = ReplayRequest {
+            from_event_id: Some("e".into()),
+            from_timestamp: Some(1),
+        };
+        assert_eq!(both.validate().unwrap_err().field, "FromTimestamp");
+        let empty = ReplayRequest {
+            from_event_id: Some(String::new()),
+            ..Default::default()
+        };
+        assert_eq!(empty.validate().unwrap_err().field, "FromEventID");
+        let negative = ReplayRequest {
+            from_timestamp: Some(-1),
+            ..Default::default()
+        };
+        assert_eq!(negative.validate().unwrap_err().field, "FromTimestamp");
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! Installation backups (`installation_backup` table), plus the helpers the
-//! backup, restoration and DB-migration tables share: row locks
-//! ([`lock_rows`], [`unlock_rows`]), compare-and-set state updates that
-//! record their state-change event in the same transaction
+//! backup, restoration and DB-migration tables share: compare-and-set state
+//! updates that record their state-change event in the same transaction
 //! ([`update_state_in`]), and the installation state write those operations
 //! make ([`update_installation_state_in`]).
 //!
@@ -9,20 +8,25 @@
 //! creating transaction); a state update only applies when the row is still
 //! in the state the caller read, so two writers cannot both move it; a lock
 //! of several rows is all or nothing (the original could leave a partial
-//! lock behind).
+//! lock behind; see [`crate::lock`]).
 
 use crate::SqlStore;
 use crate::db::{Query, Tx, from_json_opt, json_opt};
 use crate::error::{Result, StoreError};
 use crate::event::record_state_change;
+use crate::lock::LockedTable;
 use cloud_model::backup::{
     BackupState, InstallationBackup, InstallationBackupFilter, S3DataResidence,
 };
 use cloud_model::db_migration::MigrationState;
 use cloud_model::db_restoration::RestorationState;
 use cloud_model::event::{NewStateChange, ResourceType};
+use cloud_model::filter::Paging;
 use cloud_model::installation::{Installation, InstallationState};
 use cloud_model::{NON_APPLICABLE_STATE, new_id, now_millis};
+use sqlx::FromRow;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
 
 const COLUMNS: &str = "id, installation_id, cluster_installation_id, backed_up_database_type, \
     data_residence, state, request_at, start_at, delete_at, api_security_lock, lock_acquired_by, \
@@ -46,7 +50,11 @@ struct BackupRow {
     lock_acquired_at: i64,
 }
 
-impl BackupRow {
+impl OperationRow for BackupRow {
+    type Model = InstallationBackup;
+    const TABLE: &'static str = TABLE;
+    const COLUMNS: &'static str = COLUMNS;
+
     fn into_model(self) -> Result<InstallationBackup> {
         Ok(InstallationBackup {
             backed_up_database_type: parse_stored("database type", &self.backed_up_database_type)?,
@@ -131,12 +139,7 @@ impl SqlStore {
 
     /// The backup `id`, deleted or not.
     pub async fn installation_backup_get(&self, id: &str) -> Result<Option<InstallationBackup>> {
-        let row: Option<BackupRow> =
-            Query::new(format!("SELECT {COLUMNS} FROM {TABLE} WHERE id = "))
-                .bind(id)
-                .fetch_optional(self.conn())
-                .await?;
-        row.map(BackupRow::into_model).transpose()
+        operation_get::<BackupRow>(self, id).await
     }
 
     /// Backups, most recently requested first.
@@ -144,39 +147,20 @@ impl SqlStore {
         &self,
         filter: &InstallationBackupFilter,
     ) -> Result<Vec<InstallationBackup>> {
-        let mut q = Query::new(format!("SELECT {COLUMNS} FROM {TABLE} WHERE 1 = 1"));
-        if !filter.paging.include_deleted {
-            q.sql(" AND delete_at = 0");
-        }
-        if !filter.ids.is_empty() {
-            q.sql(" AND id IN ").bind_list(filter.ids.iter());
-        }
-        if let Some(id) = &filter.installation_id {
-            q.sql(" AND installation_id = ").bind(id);
-        }
-        if let Some(id) = &filter.cluster_installation_id {
-            q.sql(" AND cluster_installation_id = ").bind(id);
-        }
-        if !filter.states.is_empty() {
-            q.sql(" AND state IN ")
-                .bind_list(filter.states.iter().map(|s| s.as_str()));
-        }
-        q.sql(" ORDER BY request_at DESC, id DESC")
-            .paging(&filter.paging);
-        let rows: Vec<BackupRow> = q.fetch_all(self.conn()).await?;
-        rows.into_iter().map(BackupRow::into_model).collect()
+        let filter = OperationFilter {
+            paging: &filter.paging,
+            ids: &filter.ids,
+            installation_id: &filter.installation_id,
+            cluster_installation_id: &filter.cluster_installation_id,
+            states: filter.states.iter().map(|s| s.as_str()).collect(),
+        };
+        operation_list::<BackupRow>(self, filter).await
     }
 
     /// Unlocked backups the supervisor has work on, oldest request first.
     pub async fn installation_backup_list_pending_work(&self) -> Result<Vec<InstallationBackup>> {
-        let rows: Vec<BackupRow> = Query::new(format!(
-            "SELECT {COLUMNS} FROM {TABLE} WHERE lock_acquired_at = 0 AND state IN "
-        ))
-        .bind_list(BackupState::PENDING_WORK.iter().map(|s| s.as_str()))
-        .sql(" ORDER BY request_at ASC, id ASC")
-        .fetch_all(self.conn())
-        .await?;
-        rows.into_iter().map(BackupRow::into_model).collect()
+        let states = BackupState::PENDING_WORK.iter().map(|s| s.as_str());
+        operation_list_pending_work::<BackupRow>(self, states).await
     }
 
     /// Whether a live backup of the installation is requested or running.
@@ -223,10 +207,6 @@ impl SqlStore {
         backup: &InstallationBackup,
         new_state: BackupState,
     ) -> Result<()> {
-        if backup.state == new_state {
-            return Ok(());
-        }
-        let mut tx = self.begin().await?;
         let change = NewStateChange::new(
             ResourceType::InstallationBackup,
             &backup.id,
@@ -234,15 +214,7 @@ impl SqlStore {
             new_state.as_str(),
         )
         .with("Installation", &backup.installation_id);
-        update_state_in(
-            &mut tx,
-            self.environment(),
-            TABLE,
-            "installation backup",
-            &change,
-        )
-        .await?;
-        tx.commit().await
+        operation_update_state(self, TABLE, "installation backup", &change).await
     }
 
     /// Records where the backup goes and the cluster installation running it.
@@ -281,14 +253,7 @@ impl SqlStore {
     /// Marks the backup deleted (after its data is gone). Returns `false`
     /// when there was no live row.
     pub async fn installation_backup_delete(&self, id: &str) -> Result<bool> {
-        let n = Query::new(format!("UPDATE {TABLE} SET delete_at = "))
-            .bind(now_millis())
-            .sql(" WHERE id = ")
-            .bind(id)
-            .sql(" AND delete_at = 0")
-            .execute(self.conn())
-            .await?;
-        Ok(n > 0)
+        soft_delete(self, TABLE, id).await
     }
 
     /// Sets or clears the backup's API security lock. Returns `false` when
@@ -309,7 +274,8 @@ impl SqlStore {
 
     /// Takes the row lock of the backup for `owner`; `false` when it is held.
     pub async fn installation_backup_lock(&self, id: &str, owner: &str) -> Result<bool> {
-        lock_rows(self, TABLE, &[id], owner).await
+        self.lock_rows(LockedTable::InstallationBackup, &[id], owner)
+            .await
     }
 
     /// Releases the row lock held by `owner` (any owner with `force`).
@@ -319,7 +285,8 @@ impl SqlStore {
         owner: &str,
         force: bool,
     ) -> Result<bool> {
-        unlock_rows(self, TABLE, &[id], owner, force).await
+        self.unlock_rows(LockedTable::InstallationBackup, &[id], owner, force)
+            .await
     }
 }
 
@@ -330,57 +297,6 @@ pub(crate) fn found(rows: u64, what: &str) -> Result<()> {
     } else {
         Ok(())
     }
-}
-
-/// Locks every row of `ids` in `table` for `owner`, or none: `false` when
-/// any of them is missing or already locked.
-pub(crate) async fn lock_rows(
-    store: &SqlStore,
-    table: &str,
-    ids: &[&str],
-    owner: &str,
-) -> Result<bool> {
-    let mut ids: Vec<&str> = ids.to_vec();
-    ids.sort_unstable();
-    ids.dedup();
-    let mut tx = store.begin().await?;
-    let n = Query::new(format!("UPDATE {table} SET lock_acquired_by = "))
-        .bind(owner)
-        .sql(", lock_acquired_at = ")
-        .bind(now_millis())
-        .sql(" WHERE lock_acquired_at = 0 AND id IN ")
-        .bind_list(ids.iter().copied())
-        .execute(&mut tx)
-        .await?;
-    if usize::try_from(n).ok() != Some(ids.len()) {
-        // Dropping the transaction rolls back the rows that did lock.
-        return Ok(false);
-    }
-    tx.commit().await?;
-    Ok(true)
-}
-
-/// Unlocks the rows of `ids` held by `owner` (whoever holds them with
-/// `force`); `true` when every row was unlocked.
-pub(crate) async fn unlock_rows(
-    store: &SqlStore,
-    table: &str,
-    ids: &[&str],
-    owner: &str,
-    force: bool,
-) -> Result<bool> {
-    let mut ids: Vec<&str> = ids.to_vec();
-    ids.sort_unstable();
-    ids.dedup();
-    let mut q = Query::new(format!(
-        "UPDATE {table} SET lock_acquired_by = NULL, lock_acquired_at = 0 WHERE lock_acquired_at != 0 AND id IN "
-    ));
-    q.bind_list(ids.iter().copied());
-    if !force {
-        q.sql(" AND lock_acquired_by = ").bind(owner);
-    }
-    let n = q.execute(store.conn()).await?;
-    Ok(usize::try_from(n).ok() == Some(ids.len()))
 }
 
 /// Compare-and-set of `table.state` from `change.old_state` to
@@ -417,6 +333,122 @@ pub(crate) async fn update_state_in(
     }
     record_state_change(tx, environment, change).await?;
     Ok(())
+}
+
+/// Moves an operation from `change.old_state` to `change.new_state` with its
+/// event, in a transaction of its own (see [`update_state_in`]); a no-op
+/// when the states are equal.
+pub(crate) async fn operation_update_state(
+    store: &SqlStore,
+    table: &str,
+    what: &str,
+    change: &NewStateChange,
+) -> Result<()> {
+    if change.old_state == change.new_state {
+        return Ok(());
+    }
+    let mut tx = store.begin().await?;
+    update_state_in(&mut tx, store.environment(), table, what, change).await?;
+    tx.commit().await
+}
+
+/// Marks the row `id` of `table` deleted; `false` when there was no live row.
+pub(crate) async fn soft_delete(store: &SqlStore, table: &str, id: &str) -> Result<bool> {
+    let n = Query::new(format!("UPDATE {table} SET delete_at = "))
+        .bind(now_millis())
+        .sql(" WHERE id = ")
+        .bind(id)
+        .sql(" AND delete_at = 0")
+        .execute(store.conn())
+        .await?;
+    Ok(n > 0)
+}
+
+/// The row type of an operation table (backups, restorations, DB
+/// migrations): `COLUMNS` of `TABLE`, which has `id`, `installation_id`,
+/// `state`, `request_at`, `delete_at` and a row lock.
+pub(crate) trait OperationRow:
+    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+    type Model;
+    const TABLE: &'static str;
+    const COLUMNS: &'static str;
+    fn into_model(self) -> Result<Self::Model>;
+}
+
+/// The list filter the operation tables share (`cluster_installation_id`
+/// stays `None` for DB migrations, which have no such column).
+pub(crate) struct OperationFilter<'a> {
+    pub(crate) paging: &'a Paging,
+    pub(crate) ids: &'a [String],
+    pub(crate) installation_id: &'a Option<String>,
+    pub(crate) cluster_installation_id: &'a Option<String>,
+    pub(crate) states: Vec<&'static str>,
+}
+
+/// The operation `id`, deleted or not.
+pub(crate) async fn operation_get<R: OperationRow>(
+    store: &SqlStore,
+    id: &str,
+) -> Result<Option<R::Model>> {
+    let row: Option<R> = Query::new(format!(
+        "SELECT {} FROM {} WHERE id = ",
+        R::COLUMNS,
+        R::TABLE
+    ))
+    .bind(id)
+    .fetch_optional(store.conn())
+    .await?;
+    row.map(R::into_model).transpose()
+}
+
+/// Operations matching `filter`, most recently requested first.
+pub(crate) async fn operation_list<R: OperationRow>(
+    store: &SqlStore,
+    filter: OperationFilter<'_>,
+) -> Result<Vec<R::Model>> {
+    let mut q = Query::new(format!(
+        "SELECT {} FROM {} WHERE 1 = 1",
+        R::COLUMNS,
+        R::TABLE
+    ));
+    if !filter.paging.include_deleted {
+        q.sql(" AND delete_at = 0");
+    }
+    if !filter.ids.is_empty() {
+        q.sql(" AND id IN ").bind_list(filter.ids.iter());
+    }
+    if let Some(id) = filter.installation_id {
+        q.sql(" AND installation_id = ").bind(id);
+    }
+    if let Some(id) = filter.cluster_installation_id {
+        q.sql(" AND cluster_installation_id = ").bind(id);
+    }
+    if !filter.states.is_empty() {
+        q.sql(" AND state IN ").bind_list(filter.states);
+    }
+    q.sql(" ORDER BY request_at DESC, id DESC")
+        .paging(filter.paging);
+    let rows: Vec<R> = q.fetch_all(store.conn()).await?;
+    rows.into_iter().map(R::into_model).collect()
+}
+
+/// Unlocked operations in one of `states` (the supervisor's work), oldest
+/// request first.
+pub(crate) async fn operation_list_pending_work<R: OperationRow>(
+    store: &SqlStore,
+    states: impl IntoIterator<Item = &'static str>,
+) -> Result<Vec<R::Model>> {
+    let rows: Vec<R> = Query::new(format!(
+        "SELECT {} FROM {} WHERE lock_acquired_at = 0 AND state IN ",
+        R::COLUMNS,
+        R::TABLE
+    ))
+    .bind_list(states)
+    .sql(" ORDER BY request_at ASC, id ASC")
+    .fetch_all(store.conn())
+    .await?;
+    rows.into_iter().map(R::into_model).collect()
 }
 
 /// Moves `installation` from its state to `new_state` inside `tx`, with the
@@ -767,7 +799,12 @@ pub(crate) mod tests {
         .await;
         let free = store.installation_backup_create(&other).await.unwrap();
         assert!(
-            !lock_rows(&store, TABLE, &[&backup.id, &free.id], "b")
+            !store
+                .lock_rows(
+                    LockedTable::InstallationBackup,
+                    &[&backup.id, &free.id],
+                    "b"
+                )
                 .await
                 .unwrap()
         );

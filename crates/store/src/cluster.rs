@@ -22,6 +22,8 @@ use crate::annotation::{
 use crate::db::{Conn, Query, Tx, from_json_opt, json_opt};
 use crate::error::{Result, StoreError};
 use crate::event::record_state_change;
+use crate::lock::LockedTable;
+use crate::progress::{PROGRESS_COLUMNS, ProgressRow};
 use cloud_model::annotation::Annotation;
 use cloud_model::cluster::{
     AwsMetadata, Cluster, ClusterDto, ClusterFilter, ClusterState, EksMetadata,
@@ -58,6 +60,8 @@ struct ClusterRow {
     lock_acquired_at: i64,
     scheduling_lock_acquired_by: Option<String>,
     scheduling_lock_acquired_at: i64,
+    #[sqlx(flatten)]
+    progress: ProgressRow,
 }
 
 impl ClusterRow {
@@ -118,6 +122,7 @@ impl ClusterRow {
         cluster.lock_acquired_at = self.lock_acquired_at;
         cluster.scheduling_lock_acquired_by = self.scheduling_lock_acquired_by;
         cluster.scheduling_lock_acquired_at = self.scheduling_lock_acquired_at;
+        cluster.progress = self.progress.into_model();
         Ok(cluster)
     }
 }
@@ -173,11 +178,12 @@ fn cluster_state_change(id: &str, old_state: &str, new_state: ClusterState) -> N
 }
 
 async fn get_on(conn: Conn<'_>, id: &str) -> Result<Option<Cluster>> {
-    let row: Option<ClusterRow> =
-        Query::new(format!("SELECT {COLUMNS} FROM cluster WHERE cluster.id = "))
-            .bind(id)
-            .fetch_optional(conn)
-            .await?;
+    let row: Option<ClusterRow> = Query::new(format!(
+        "SELECT {COLUMNS}, {PROGRESS_COLUMNS} FROM cluster WHERE cluster.id = "
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
     row.map(ClusterRow::into_model).transpose()
 }
 
@@ -332,7 +338,9 @@ impl SqlStore {
     /// Clusters oldest first, paged; optionally only those carrying every
     /// annotation of `annotation_ids_match_all`.
     pub async fn cluster_list(&self, filter: &ClusterFilter) -> Result<Vec<Cluster>> {
-        let mut q = Query::new(format!("SELECT {COLUMNS} FROM cluster WHERE 1 = 1"));
+        let mut q = Query::new(format!(
+            "SELECT {COLUMNS}, {PROGRESS_COLUMNS} FROM cluster WHERE 1 = 1"
+        ));
         if !filter.paging.include_deleted {
             q.sql(" AND cluster.delete_at = 0");
         }
@@ -512,62 +520,26 @@ impl SqlStore {
     /// Takes the row lock for `locker`; false when someone holds it (or the
     /// cluster does not exist).
     pub async fn cluster_lock(&self, id: &str, locker: &str) -> Result<bool> {
-        self.take_lock(id, locker, "lock_acquired_by", "lock_acquired_at")
-            .await
+        self.lock_rows(LockedTable::Cluster, &[id], locker).await
     }
 
     /// Releases the row lock held by `locker`; false when it did not hold it.
     pub async fn cluster_unlock(&self, id: &str, locker: &str) -> Result<bool> {
-        self.release_lock(id, locker, "lock_acquired_by", "lock_acquired_at")
+        self.unlock_rows(LockedTable::Cluster, &[id], locker, false)
             .await
     }
 
     /// Takes the scheduling lock (held while installations are placed on the
     /// cluster) for `locker`; false when someone holds it.
     pub async fn cluster_lock_scheduling(&self, id: &str, locker: &str) -> Result<bool> {
-        self.take_lock(
-            id,
-            locker,
-            "scheduling_lock_acquired_by",
-            "scheduling_lock_acquired_at",
-        )
-        .await
+        self.lock_rows(LockedTable::ClusterScheduling, &[id], locker)
+            .await
     }
 
     /// Releases the scheduling lock held by `locker`.
     pub async fn cluster_unlock_scheduling(&self, id: &str, locker: &str) -> Result<bool> {
-        self.release_lock(
-            id,
-            locker,
-            "scheduling_lock_acquired_by",
-            "scheduling_lock_acquired_at",
-        )
-        .await
-    }
-
-    async fn take_lock(&self, id: &str, locker: &str, by: &str, at: &str) -> Result<bool> {
-        let n = Query::new(format!("UPDATE cluster SET {by} = "))
-            .bind(locker)
-            .sql(&format!(", {at} = "))
-            .bind(now_millis())
-            .sql(" WHERE id = ")
-            .bind(id)
-            .sql(&format!(" AND {at} = 0"))
-            .execute(self.conn())
-            .await?;
-        Ok(n == 1)
-    }
-
-    async fn release_lock(&self, id: &str, locker: &str, by: &str, at: &str) -> Result<bool> {
-        let n = Query::new(format!(
-            "UPDATE cluster SET {by} = NULL, {at} = 0 WHERE id = "
-        ))
-        .bind(id)
-        .sql(&format!(" AND {by} = "))
-        .bind(locker)
-        .execute(self.conn())
-        .await?;
-        Ok(n == 1)
+        self.unlock_rows(LockedTable::ClusterScheduling, &[id], locker, false)
+            .await
     }
 }
 

@@ -9,6 +9,8 @@ use crate::SqlStore;
 use crate::db::{Conn, Query, Tx};
 use crate::error::{Result, StoreError};
 use crate::event::record_state_change;
+use crate::lock::LockedTable;
+use crate::progress::{PROGRESS_COLUMNS, ProgressRow};
 use cloud_model::cluster_installation::{
     ClusterInstallation, ClusterInstallationFilter, ClusterInstallationState,
 };
@@ -31,6 +33,8 @@ struct CiRow {
     api_security_lock: bool,
     lock_acquired_by: Option<String>,
     lock_acquired_at: i64,
+    #[sqlx(flatten)]
+    progress: ProgressRow,
 }
 
 impl CiRow {
@@ -53,6 +57,7 @@ impl CiRow {
             lock_acquired_by: self.lock_acquired_by,
             lock_acquired_at: self.lock_acquired_at,
             is_active: self.is_active,
+            progress: self.progress.into_model(),
         })
     }
 }
@@ -96,7 +101,7 @@ pub async fn cluster_installation_insert(
 
 async fn ci_get_on(conn: Conn<'_>, id: &str) -> Result<Option<ClusterInstallation>> {
     let row: Option<CiRow> = Query::new(format!(
-        "SELECT {CI_COLUMNS} FROM cluster_installation WHERE id = "
+        "SELECT {CI_COLUMNS}, {PROGRESS_COLUMNS} FROM cluster_installation WHERE id = "
     ))
     .bind(id)
     .fetch_optional(conn)
@@ -127,7 +132,7 @@ impl SqlStore {
         filter: &ClusterInstallationFilter,
     ) -> Result<Vec<ClusterInstallation>> {
         let mut q = Query::new(format!(
-            "SELECT {CI_COLUMNS} FROM cluster_installation WHERE 1 = 1"
+            "SELECT {CI_COLUMNS}, {PROGRESS_COLUMNS} FROM cluster_installation WHERE 1 = 1"
         ));
         if !filter.paging.include_deleted {
             q.sql(" AND delete_at = 0");
@@ -201,15 +206,8 @@ impl SqlStore {
 
     /// Takes the row lock for `locker`; false if someone holds it.
     pub async fn cluster_installation_lock(&self, id: &str, locker: &str) -> Result<bool> {
-        let n = Query::new("UPDATE cluster_installation SET lock_acquired_by = ")
-            .bind(locker)
-            .sql(", lock_acquired_at = ")
-            .bind(now_millis())
-            .sql(" WHERE lock_acquired_at = 0 AND id = ")
-            .bind(id)
-            .execute(self.conn())
-            .await?;
-        Ok(n == 1)
+        self.lock_rows(LockedTable::ClusterInstallation, &[id], locker)
+            .await
     }
 
     /// Releases the row lock held by `locker` (any holder with `force`).
@@ -219,14 +217,8 @@ impl SqlStore {
         locker: &str,
         force: bool,
     ) -> Result<bool> {
-        let mut q = Query::new(
-            "UPDATE cluster_installation SET lock_acquired_by = NULL, lock_acquired_at = 0 WHERE id = ",
-        );
-        q.bind(id);
-        if !force {
-            q.sql(" AND lock_acquired_by = ").bind(locker);
-        }
-        Ok(q.execute(self.conn()).await? == 1)
+        self.unlock_rows(LockedTable::ClusterInstallation, &[id], locker, force)
+            .await
     }
 
     /// Soft-deletes the cluster installation; deleting a deleted one is a no-op.
@@ -264,14 +256,20 @@ mod tests {
     }
 
     backend_test!(create_get_and_list, |store| {
+        // Lists are ordered by CreateAt (milliseconds): space the creations
+        // so the expected order is the creation order.
+        let tick = || tokio::time::sleep(std::time::Duration::from_millis(3));
         let a = create(&store, "c1", "i1").await;
         assert_eq!(a.id.len(), 26);
         assert!(a.create_at > 0);
         assert_eq!(a.namespace, "i1");
+        tick().await;
         let mut inactive = ClusterInstallation::new("c2", "i1", S::CreationRequested);
         inactive.is_active = false;
         let b = store.cluster_installation_create(&inactive).await.unwrap();
+        tick().await;
         let c = create(&store, "c2", "i2").await;
+        tick().await;
         let d = create(&store, "c1", "i3").await;
         store.cluster_installation_delete(&d.id).await.unwrap();
 

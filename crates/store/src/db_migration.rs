@@ -15,11 +15,14 @@
 
 use crate::SqlStore;
 use crate::backup::{
-    found, lock_rows, parse_stored, unlock_rows, update_installation_state_in, update_state_in,
+    OperationFilter, OperationRow, found, operation_get, operation_list,
+    operation_list_pending_work, operation_update_state, parse_stored, soft_delete,
+    update_installation_state_in, update_state_in,
 };
 use crate::db::{Query, from_json_opt, json_opt};
 use crate::error::Result;
 use crate::event::record_state_change;
+use crate::lock::LockedTable;
 use crate::multitenant_database::remove_migrated_installation_in;
 use cloud_model::db_migration::{
     InstallationDBMigrationFilter, InstallationDBMigrationOperation, MigrationState,
@@ -55,7 +58,11 @@ struct MigrationRow {
     lock_acquired_at: i64,
 }
 
-impl MigrationRow {
+impl OperationRow for MigrationRow {
+    type Model = InstallationDBMigrationOperation;
+    const TABLE: &'static str = TABLE;
+    const COLUMNS: &'static str = COLUMNS;
+
     fn into_model(self) -> Result<InstallationDBMigrationOperation> {
         Ok(InstallationDBMigrationOperation {
             state: parse_stored("DB migration state", &self.state)?,
@@ -205,12 +212,7 @@ impl SqlStore {
         &self,
         id: &str,
     ) -> Result<Option<InstallationDBMigrationOperation>> {
-        let row: Option<MigrationRow> =
-            Query::new(format!("SELECT {COLUMNS} FROM {TABLE} WHERE id = "))
-                .bind(id)
-                .fetch_optional(self.conn())
-                .await?;
-        row.map(MigrationRow::into_model).transpose()
+        operation_get::<MigrationRow>(self, id).await
     }
 
     /// Migrations, most recently requested first.
@@ -218,38 +220,22 @@ impl SqlStore {
         &self,
         filter: &InstallationDBMigrationFilter,
     ) -> Result<Vec<InstallationDBMigrationOperation>> {
-        let mut q = Query::new(format!("SELECT {COLUMNS} FROM {TABLE} WHERE 1 = 1"));
-        if !filter.paging.include_deleted {
-            q.sql(" AND delete_at = 0");
-        }
-        if !filter.ids.is_empty() {
-            q.sql(" AND id IN ").bind_list(filter.ids.iter());
-        }
-        if let Some(id) = &filter.installation_id {
-            q.sql(" AND installation_id = ").bind(id);
-        }
-        if !filter.states.is_empty() {
-            q.sql(" AND state IN ")
-                .bind_list(filter.states.iter().map(|s| s.as_str()));
-        }
-        q.sql(" ORDER BY request_at DESC, id DESC")
-            .paging(&filter.paging);
-        let rows: Vec<MigrationRow> = q.fetch_all(self.conn()).await?;
-        rows.into_iter().map(MigrationRow::into_model).collect()
+        let filter = OperationFilter {
+            paging: &filter.paging,
+            ids: &filter.ids,
+            installation_id: &filter.installation_id,
+            cluster_installation_id: &None,
+            states: filter.states.iter().map(|s| s.as_str()).collect(),
+        };
+        operation_list::<MigrationRow>(self, filter).await
     }
 
     /// Unlocked migrations the supervisor has work on, oldest first.
     pub async fn installation_db_migration_list_pending_work(
         &self,
     ) -> Result<Vec<InstallationDBMigrationOperation>> {
-        let rows: Vec<MigrationRow> = Query::new(format!(
-            "SELECT {COLUMNS} FROM {TABLE} WHERE lock_acquired_at = 0 AND state IN "
-        ))
-        .bind_list(MigrationState::PENDING_WORK.iter().map(|s| s.as_str()))
-        .sql(" ORDER BY request_at ASC, id ASC")
-        .fetch_all(self.conn())
-        .await?;
-        rows.into_iter().map(MigrationRow::into_model).collect()
+        let states = MigrationState::PENDING_WORK.iter().map(|s| s.as_str());
+        operation_list_pending_work::<MigrationRow>(self, states).await
     }
 
     /// Moves `operation` from the state it holds to `new_state` with its
@@ -259,13 +245,8 @@ impl SqlStore {
         operation: &InstallationDBMigrationOperation,
         new_state: MigrationState,
     ) -> Result<()> {
-        if operation.state == new_state {
-            return Ok(());
-        }
-        let mut tx = self.begin().await?;
         let update = change(operation, operation.state.as_str(), new_state);
-        update_state_in(&mut tx, self.environment(), TABLE, WHAT, &update).await?;
-        tx.commit().await
+        operation_update_state(self, TABLE, WHAT, &update).await
     }
 
     /// Writes the supervisor's fields: backup, restoration and completion
@@ -289,19 +270,13 @@ impl SqlStore {
 
     /// Marks the migration deleted; `false` when there was no live row.
     pub async fn installation_db_migration_delete(&self, id: &str) -> Result<bool> {
-        let n = Query::new(format!("UPDATE {TABLE} SET delete_at = "))
-            .bind(now_millis())
-            .sql(" WHERE id = ")
-            .bind(id)
-            .sql(" AND delete_at = 0")
-            .execute(self.conn())
-            .await?;
-        Ok(n > 0)
+        soft_delete(self, TABLE, id).await
     }
 
     /// Takes the row lock for `owner`; `false` when it is held.
     pub async fn installation_db_migration_lock(&self, id: &str, owner: &str) -> Result<bool> {
-        lock_rows(self, TABLE, &[id], owner).await
+        self.lock_rows(LockedTable::InstallationDbMigration, &[id], owner)
+            .await
     }
 
     /// Releases the row lock held by `owner` (any owner with `force`).
@@ -311,7 +286,8 @@ impl SqlStore {
         owner: &str,
         force: bool,
     ) -> Result<bool> {
-        unlock_rows(self, TABLE, &[id], owner, force).await
+        self.unlock_rows(LockedTable::InstallationDbMigration, &[id], owner, force)
+            .await
     }
 }
 

@@ -9,11 +9,14 @@
 
 use crate::SqlStore;
 use crate::backup::{
-    found, lock_rows, parse_stored, unlock_rows, update_installation_state_in, update_state_in,
+    OperationFilter, OperationRow, found, operation_get, operation_list,
+    operation_list_pending_work, operation_update_state, parse_stored, soft_delete,
+    update_installation_state_in,
 };
 use crate::db::{Query, Tx};
 use crate::error::Result;
 use crate::event::record_state_change;
+use crate::lock::LockedTable;
 use cloud_model::backup::InstallationBackup;
 use cloud_model::db_restoration::{
     InstallationDBRestorationFilter, InstallationDBRestorationOperation, RestorationState,
@@ -42,7 +45,11 @@ struct RestorationRow {
     lock_acquired_at: i64,
 }
 
-impl RestorationRow {
+impl OperationRow for RestorationRow {
+    type Model = InstallationDBRestorationOperation;
+    const TABLE: &'static str = TABLE;
+    const COLUMNS: &'static str = COLUMNS;
+
     fn into_model(self) -> Result<InstallationDBRestorationOperation> {
         Ok(InstallationDBRestorationOperation {
             state: parse_stored("restoration state", &self.state)?,
@@ -138,12 +145,7 @@ impl SqlStore {
         &self,
         id: &str,
     ) -> Result<Option<InstallationDBRestorationOperation>> {
-        let row: Option<RestorationRow> =
-            Query::new(format!("SELECT {COLUMNS} FROM {TABLE} WHERE id = "))
-                .bind(id)
-                .fetch_optional(self.conn())
-                .await?;
-        row.map(RestorationRow::into_model).transpose()
+        operation_get::<RestorationRow>(self, id).await
     }
 
     /// Restorations, most recently requested first.
@@ -151,41 +153,22 @@ impl SqlStore {
         &self,
         filter: &InstallationDBRestorationFilter,
     ) -> Result<Vec<InstallationDBRestorationOperation>> {
-        let mut q = Query::new(format!("SELECT {COLUMNS} FROM {TABLE} WHERE 1 = 1"));
-        if !filter.paging.include_deleted {
-            q.sql(" AND delete_at = 0");
-        }
-        if !filter.ids.is_empty() {
-            q.sql(" AND id IN ").bind_list(filter.ids.iter());
-        }
-        if let Some(id) = &filter.installation_id {
-            q.sql(" AND installation_id = ").bind(id);
-        }
-        if let Some(id) = &filter.cluster_installation_id {
-            q.sql(" AND cluster_installation_id = ").bind(id);
-        }
-        if !filter.states.is_empty() {
-            q.sql(" AND state IN ")
-                .bind_list(filter.states.iter().map(|s| s.as_str()));
-        }
-        q.sql(" ORDER BY request_at DESC, id DESC")
-            .paging(&filter.paging);
-        let rows: Vec<RestorationRow> = q.fetch_all(self.conn()).await?;
-        rows.into_iter().map(RestorationRow::into_model).collect()
+        let filter = OperationFilter {
+            paging: &filter.paging,
+            ids: &filter.ids,
+            installation_id: &filter.installation_id,
+            cluster_installation_id: &filter.cluster_installation_id,
+            states: filter.states.iter().map(|s| s.as_str()).collect(),
+        };
+        operation_list::<RestorationRow>(self, filter).await
     }
 
     /// Unlocked restorations the supervisor has work on, oldest first.
     pub async fn installation_db_restoration_list_pending_work(
         &self,
     ) -> Result<Vec<InstallationDBRestorationOperation>> {
-        let rows: Vec<RestorationRow> = Query::new(format!(
-            "SELECT {COLUMNS} FROM {TABLE} WHERE lock_acquired_at = 0 AND state IN "
-        ))
-        .bind_list(RestorationState::PENDING_WORK.iter().map(|s| s.as_str()))
-        .sql(" ORDER BY request_at ASC, id ASC")
-        .fetch_all(self.conn())
-        .await?;
-        rows.into_iter().map(RestorationRow::into_model).collect()
+        let states = RestorationState::PENDING_WORK.iter().map(|s| s.as_str());
+        operation_list_pending_work::<RestorationRow>(self, states).await
     }
 
     /// Moves `operation` from the state it holds to `new_state` with its
@@ -195,9 +178,6 @@ impl SqlStore {
         operation: &InstallationDBRestorationOperation,
         new_state: RestorationState,
     ) -> Result<()> {
-        if operation.state == new_state {
-            return Ok(());
-        }
         let change = NewStateChange::new(
             ResourceType::InstallationDbRestorationOperation,
             &operation.id,
@@ -205,16 +185,7 @@ impl SqlStore {
             new_state.as_str(),
         )
         .with("Installation", &operation.installation_id);
-        let mut tx = self.begin().await?;
-        update_state_in(
-            &mut tx,
-            self.environment(),
-            TABLE,
-            "installation db restoration",
-            &change,
-        )
-        .await?;
-        tx.commit().await
+        operation_update_state(self, TABLE, "installation db restoration", &change).await
     }
 
     /// Writes the supervisor's fields: target installation state, claimed
@@ -238,19 +209,13 @@ impl SqlStore {
 
     /// Marks the restoration deleted; `false` when there was no live row.
     pub async fn installation_db_restoration_delete(&self, id: &str) -> Result<bool> {
-        let n = Query::new(format!("UPDATE {TABLE} SET delete_at = "))
-            .bind(now_millis())
-            .sql(" WHERE id = ")
-            .bind(id)
-            .sql(" AND delete_at = 0")
-            .execute(self.conn())
-            .await?;
-        Ok(n > 0)
+        soft_delete(self, TABLE, id).await
     }
 
     /// Takes the row lock for `owner`; `false` when it is held.
     pub async fn installation_db_restoration_lock(&self, id: &str, owner: &str) -> Result<bool> {
-        lock_rows(self, TABLE, &[id], owner).await
+        self.lock_rows(LockedTable::InstallationDbRestoration, &[id], owner)
+            .await
     }
 
     /// Releases the row lock held by `owner` (any owner with `force`).
@@ -260,7 +225,8 @@ impl SqlStore {
         owner: &str,
         force: bool,
     ) -> Result<bool> {
-        unlock_rows(self, TABLE, &[id], owner, force).await
+        self.unlock_rows(LockedTable::InstallationDbRestoration, &[id], owner, force)
+            .await
     }
 }
 

@@ -1,17 +1,18 @@
 //! State-change events, written in the same transaction as the change.
 //!
-//! [`record_state_change`] inserts the `event` row, its `state_change_event`
-//! row and one `event_delivery` row (status `not-attempted`) per live
-//! subscription of the event type, so the delivery engine (a later issue)
-//! finds every event it owes in the database even if the server dies right
-//! after the commit.
+//! [`record_state_change`] inserts the `event` row (numbered by `seq`, the
+//! delivery order), its `state_change_event` row, one `event_delivery` row
+//! (status `not-attempted`) per live subscription of the event type and one
+//! `webhook_delivery` row per live legacy webhook ([`crate::delivery`]), so
+//! the delivery engine finds every event it owes in the database even if the
+//! server dies right after the commit.
 
 use crate::SqlStore;
 use crate::db::{Conn, Query, Tx};
 use crate::error::Result;
 use cloud_model::event::{
-    Event, EventDeliveryStatus, EventExtraData, EventType, NewStateChange, ResourceType,
-    StateChangeEvent, StateChangeEventData, StateChangeEventFilter,
+    Event, EventExtraData, EventType, NewStateChange, ResourceType, StateChangeEvent,
+    StateChangeEventData, StateChangeEventFilter,
 };
 use cloud_model::{new_id, now_millis};
 
@@ -42,7 +43,7 @@ pub async fn record_state_change(
         resource_id: change.resource_id.clone(),
         resource_type: change.resource_type,
     };
-    Query::new("INSERT INTO event (id, event_type, timestamp, extra_data) VALUES (")
+    let seq = Query::new("INSERT INTO event (id, event_type, timestamp, extra_data, seq) VALUES (")
         .bind(&event.id)
         .sql(", ")
         .bind(event.event_type.as_str())
@@ -50,8 +51,10 @@ pub async fn record_state_change(
         .bind(event.timestamp)
         .sql(", ")
         .bind(serde_json::to_string(&event.extra_data)?)
-        .sql(")")
-        .execute(&mut *tx)
+        .sql(", ")
+        .sql(crate::delivery::next_event_seq_sql(tx.backend()))
+        .sql(") RETURNING seq")
+        .fetch_i64(&mut *tx)
         .await?;
     Query::new(
         "INSERT INTO state_change_event (id, event_id, resource_id, resource_type, old_state, new_state) VALUES (",
@@ -70,26 +73,7 @@ pub async fn record_state_change(
     .sql(")")
     .execute(&mut *tx)
     .await?;
-    let subscriptions: Vec<(String,)> =
-        Query::new("SELECT id FROM subscription WHERE delete_at = 0 AND event_type = ")
-            .bind(event.event_type.as_str())
-            .fetch_all(&mut *tx)
-            .await?;
-    for (subscription_id,) in subscriptions {
-        Query::new(
-            "INSERT INTO event_delivery (id, event_id, subscription_id, status, last_attempt, attempts) VALUES (",
-        )
-        .bind(new_id())
-        .sql(", ")
-        .bind(&event.id)
-        .sql(", ")
-        .bind(subscription_id)
-        .sql(", ")
-        .bind(EventDeliveryStatus::NotAttempted.as_str())
-        .sql(", 0, 0)")
-        .execute(&mut *tx)
-        .await?;
-    }
+    crate::delivery::enqueue_deliveries(tx, &event, seq).await?;
     Ok(StateChangeEventData {
         event,
         state_change,

@@ -19,6 +19,7 @@ use crate::annotation::{
 use crate::db::{Conn, Query, Tx, from_json_opt, json_opt};
 use crate::error::{Result, StoreError};
 use crate::event::record_state_change;
+use crate::lock::LockedTable;
 use cloud_model::annotation::Annotation;
 use cloud_model::env::EnvVarMap;
 use cloud_model::event::{NewStateChange, ResourceType};
@@ -423,28 +424,14 @@ impl SqlStore {
 
     /// Takes the group's row lock for `locker`; false if someone holds it.
     pub async fn group_lock(&self, id: &str, locker: &str) -> Result<bool> {
-        let n = Query::new("UPDATE groups SET lock_acquired_by = ")
-            .bind(locker)
-            .sql(", lock_acquired_at = ")
-            .bind(now_millis())
-            .sql(" WHERE lock_acquired_at = 0 AND id = ")
-            .bind(id)
-            .execute(self.conn())
-            .await?;
-        Ok(n == 1)
+        self.lock_rows(LockedTable::Group, &[id], locker).await
     }
 
     /// Releases the group's row lock held by `locker` (any holder with
     /// `force`); false if it was not held that way.
     pub async fn group_unlock(&self, id: &str, locker: &str, force: bool) -> Result<bool> {
-        let mut q = Query::new(
-            "UPDATE groups SET lock_acquired_by = NULL, lock_acquired_at = 0 WHERE id = ",
-        );
-        q.bind(id);
-        if !force {
-            q.sql(" AND lock_acquired_by = ").bind(locker);
-        }
-        Ok(q.execute(self.conn()).await? == 1)
+        self.unlock_rows(LockedTable::Group, &[id], locker, force)
+            .await
     }
 
     /// Makes the installation a member of the group. The configuration is

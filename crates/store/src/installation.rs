@@ -18,6 +18,8 @@ use crate::db::{Conn, Query, Tx, from_json_opt, json_opt};
 use crate::error::{Result, StoreError};
 use crate::event::record_state_change;
 use crate::installation_dns::{dns_records_for, dns_records_for_many};
+use crate::lock::LockedTable;
+use crate::progress::{PROGRESS_COLUMNS, ProgressRow};
 use cloud_model::annotation::Annotation;
 use cloud_model::event::{NewStateChange, ResourceType};
 use cloud_model::installation::{
@@ -71,6 +73,8 @@ struct InstallationRow {
     deletion_locked: bool,
     lock_acquired_by: Option<String>,
     lock_acquired_at: i64,
+    #[sqlx(flatten)]
+    progress: ProgressRow,
 }
 
 fn parse_column<T: std::str::FromStr>(id: &str, column: &str, value: &str) -> Result<T> {
@@ -117,6 +121,7 @@ impl InstallationRow {
             group_overrides: None,
             scheduling: None,
             merged_group_sequence: None,
+            progress: self.progress.into_model(),
         })
     }
 }
@@ -142,11 +147,12 @@ fn name_conflict(err: StoreError, what: &str) -> StoreError {
 }
 
 pub(crate) async fn get_on(conn: Conn<'_>, id: &str) -> Result<Option<Installation>> {
-    let row: Option<InstallationRow> =
-        Query::new(format!("SELECT {COLUMNS} FROM installation WHERE id = "))
-            .bind(id)
-            .fetch_optional(conn)
-            .await?;
+    let row: Option<InstallationRow> = Query::new(format!(
+        "SELECT {COLUMNS}, {PROGRESS_COLUMNS} FROM installation WHERE id = "
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
     row.map(InstallationRow::into_model).transpose()
 }
 
@@ -443,7 +449,9 @@ impl SqlStore {
         &self,
         filter: &InstallationFilter,
     ) -> Result<Vec<Installation>> {
-        let mut q = Query::new(format!("SELECT {COLUMNS} FROM installation WHERE 1 = 1"));
+        let mut q = Query::new(format!(
+            "SELECT {COLUMNS}, {PROGRESS_COLUMNS} FROM installation WHERE 1 = 1"
+        ));
         apply_filter(&mut q, filter);
         q.sql(" ORDER BY installation.create_at ASC, installation.id ASC")
             .paging(&filter.paging);
@@ -582,29 +590,14 @@ impl SqlStore {
     /// Takes the row lock for `locker`; false when someone holds it (or the
     /// installation does not exist).
     pub async fn installation_lock(&self, id: &str, locker: &str) -> Result<bool> {
-        let n = Query::new("UPDATE installation SET lock_acquired_by = ")
-            .bind(locker)
-            .sql(", lock_acquired_at = ")
-            .bind(now_millis())
-            .sql(" WHERE id = ")
-            .bind(id)
-            .sql(" AND lock_acquired_at = 0")
-            .execute(self.conn())
-            .await?;
-        Ok(n == 1)
+        self.lock_rows(LockedTable::Installation, &[id], locker)
+            .await
     }
 
     /// Releases the row lock held by `locker`; false when it did not hold it.
     pub async fn installation_unlock(&self, id: &str, locker: &str) -> Result<bool> {
-        let n = Query::new(
-            "UPDATE installation SET lock_acquired_by = NULL, lock_acquired_at = 0 WHERE id = ",
-        )
-        .bind(id)
-        .sql(" AND lock_acquired_by = ")
-        .bind(locker)
-        .execute(self.conn())
-        .await?;
-        Ok(n == 1)
+        self.unlock_rows(LockedTable::Installation, &[id], locker, false)
+            .await
     }
 
     /// Sets `APISecurityLock`; a no-op when it already has that value.

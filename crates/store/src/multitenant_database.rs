@@ -9,9 +9,10 @@
 //! paging, as the original does in Go.
 
 use crate::SqlStore;
-use crate::backup::{found, lock_rows, parse_stored, unlock_rows};
+use crate::backup::{found, parse_stored, soft_delete};
 use crate::db::{Query, Tx, json};
 use crate::error::{Result, StoreError};
+use crate::lock::LockedTable;
 use cloud_model::database::{
     DatabaseSchema, DatabaseSchemaFilter, LogicalDatabase, LogicalDatabaseFilter,
     MultitenantDatabase, MultitenantDatabaseFilter, database_weight,
@@ -360,7 +361,8 @@ impl SqlStore {
 
     /// Takes the row lock for `owner`; `false` when it is held.
     pub async fn multitenant_database_lock(&self, id: &str, owner: &str) -> Result<bool> {
-        lock_rows(self, "multitenant_database", &[id], owner).await
+        self.lock_rows(LockedTable::MultitenantDatabase, &[id], owner)
+            .await
     }
 
     /// Releases the row lock held by `owner` (any owner with `force`).
@@ -370,7 +372,8 @@ impl SqlStore {
         owner: &str,
         force: bool,
     ) -> Result<bool> {
-        unlock_rows(self, "multitenant_database", &[id], owner, force).await
+        self.unlock_rows(LockedTable::MultitenantDatabase, &[id], owner, force)
+            .await
     }
 
     /// Stores a logical database of a proxy shared database; ID, creation
@@ -517,17 +520,6 @@ impl SqlStore {
     pub async fn database_schema_delete(&self, id: &str) -> Result<bool> {
         soft_delete(self, "database_schema", id).await
     }
-}
-
-async fn soft_delete(store: &SqlStore, table: &str, id: &str) -> Result<bool> {
-    let n = Query::new(format!("UPDATE {table} SET delete_at = "))
-        .bind(now_millis())
-        .sql(" WHERE id = ")
-        .bind(id)
-        .sql(" AND delete_at = 0")
-        .execute(store.conn())
-        .await?;
-    Ok(n > 0)
 }
 
 #[cfg(test)]

@@ -1,7 +1,10 @@
 //! Event subscriptions (`subscription` table): create, get, list by owner
 //! and event type (newest first, as in the original), soft delete.
 //! `failure_threshold` is stored in nanoseconds. Delivery bookkeeping
-//! (`last_delivery_*`, row locks) belongs to the delivery engine.
+//! (`last_delivery_*`, row locks) belongs to the delivery engine
+//! ([`crate::delivery`]). Each subscription gets a random signing secret at
+//! creation; only the value returned by [`SqlStore::subscription_create`]
+//! carries it, every read leaves it out.
 
 use crate::SqlStore;
 use crate::db::{Query, from_json_or_default, json};
@@ -60,6 +63,8 @@ impl SubscriptionRow {
             lock_acquired_by: self.lock_acquired_by,
             lock_acquired_at: self.lock_acquired_at,
             headers: from_json_or_default(&self.headers)?,
+            // Never read back: the secret is shown once, at creation.
+            secret: None,
         })
     }
 }
@@ -67,8 +72,10 @@ impl SubscriptionRow {
 impl SqlStore {
     /// Stores a new subscription from `subscription`'s name, URL, owner,
     /// event type, threshold and headers. ID and creation time are assigned
-    /// here; delivery status starts empty and the row unlocked.
+    /// here; delivery status starts empty and the row unlocked. The returned
+    /// subscription carries its new signing secret (`Secret`).
     pub async fn subscription_create(&self, subscription: &Subscription) -> Result<Subscription> {
+        let secret = crate::delivery::new_secret();
         let stored = Subscription {
             id: new_id(),
             create_at: now_millis(),
@@ -77,29 +84,34 @@ impl SqlStore {
             last_delivery_attempt_at: 0,
             lock_acquired_by: None,
             lock_acquired_at: 0,
+            secret: Some(secret.clone()),
             ..subscription.clone()
         };
-        Query::new(format!("INSERT INTO subscription ({COLUMNS}) VALUES ("))
-            .bind(&stored.id)
-            .sql(", ")
-            .bind(&stored.name)
-            .sql(", ")
-            .bind(&stored.url)
-            .sql(", ")
-            .bind(&stored.owner_id)
-            .sql(", ")
-            .bind(stored.event_type.as_str())
-            .sql(", ")
-            .bind(json(&stored.headers)?)
-            .sql(", ")
-            .bind(stored.failure_threshold)
-            .sql(", ")
-            .bind(stored.last_delivery_status.as_str())
-            .sql(", 0, ")
-            .bind(stored.create_at)
-            .sql(", 0, NULL, 0)")
-            .execute(self.conn())
-            .await?;
+        Query::new(format!(
+            "INSERT INTO subscription ({COLUMNS}, secret) VALUES ("
+        ))
+        .bind(&stored.id)
+        .sql(", ")
+        .bind(&stored.name)
+        .sql(", ")
+        .bind(&stored.url)
+        .sql(", ")
+        .bind(&stored.owner_id)
+        .sql(", ")
+        .bind(stored.event_type.as_str())
+        .sql(", ")
+        .bind(json(&stored.headers)?)
+        .sql(", ")
+        .bind(stored.failure_threshold)
+        .sql(", ")
+        .bind(stored.last_delivery_status.as_str())
+        .sql(", 0, ")
+        .bind(stored.create_at)
+        .sql(", 0, NULL, 0, ")
+        .bind(secret)
+        .sql(")")
+        .execute(self.conn())
+        .await?;
         Ok(stored)
     }
 
@@ -191,7 +203,17 @@ mod tests {
                 .unwrap();
 
             let got = store.subscription_get(&first.id).await.unwrap().unwrap();
-            assert_eq!(got, first);
+            let secret = first.secret.clone().unwrap();
+            assert_eq!(secret.len(), 64, "256 bits, hex");
+            assert_ne!(second.secret, first.secret);
+            assert_eq!(got.secret, None, "a read never shows the secret");
+            assert_eq!(
+                got,
+                Subscription {
+                    secret: None,
+                    ..first.clone()
+                }
+            );
             assert_eq!(got.failure_threshold, 30_000_000_000);
             assert!(store.subscription_get("missing").await.unwrap().is_none());
 

@@ -10,6 +10,7 @@
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, PagingQuery, PathId, PathParams, QueryParams};
+use crate::routes::lock::{SecurityFlag, security_routes};
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -36,14 +37,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/cluster_installation/{id}/pprof", get(pprof))
         .route("/cluster_installation/{id}/status", get(status))
-        .route(
-            "/security/cluster_installation/{id}/api/lock",
-            post(lock_api),
-        )
-        .route(
-            "/security/cluster_installation/{id}/api/unlock",
-            post(unlock_api),
-        )
+        .merge(security_routes(
+            "/security/cluster_installation/{id}/api",
+            SecurityFlag::ClusterInstallationApi,
+        ))
 }
 
 /// `GET /cluster_installations?cluster=&installation=` plus paging; an
@@ -133,24 +130,6 @@ async fn pprof(State(state): State<AppState>, PathId(id): PathId) -> ApiResult<S
 async fn status(State(state): State<AppState>, PathId(id): PathId) -> ApiResult<StatusCode> {
     live(&state, &id).await?;
     Err(needs_kubernetes("reading the pods' status"))
-}
-
-/// `POST /security/cluster_installation/{id}/api/lock`.
-async fn lock_api(State(state): State<AppState>, PathId(id): PathId) -> ApiResult<StatusCode> {
-    state
-        .store
-        .cluster_installation_set_api_lock(&id, true)
-        .await?;
-    Ok(StatusCode::OK)
-}
-
-/// `POST /security/cluster_installation/{id}/api/unlock`.
-async fn unlock_api(State(state): State<AppState>, PathId(id): PathId) -> ApiResult<StatusCode> {
-    state
-        .store
-        .cluster_installation_set_api_lock(&id, false)
-        .await?;
-    Ok(StatusCode::OK)
 }
 
 /// The cluster installation, which must exist (404) and not be deleted (410).

@@ -13,6 +13,7 @@
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, JsonBodyOrDefault, PagingQuery, PathId, PathParams, RequestId};
+use crate::routes::lock::{RowLock, SecurityFlag, security_routes};
 use axum::extract::State;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -24,6 +25,7 @@ use cloud_model::cluster_request::{
 };
 use cloud_model::utility::UtilityMetadata;
 use cloud_store::SqlStore;
+use cloud_store::lock::LockedTable;
 use cloud_supervisor::SupervisorKind;
 use http::StatusCode;
 
@@ -52,99 +54,20 @@ pub fn router() -> Router<AppState> {
             "/cluster/{id}/nodegroup/{nodegroup}",
             delete(delete_nodegroup),
         )
-        .route("/security/cluster/{id}/api/lock", post(lock_api))
-        .route("/security/cluster/{id}/api/unlock", post(unlock_api))
+        .merge(security_routes(
+            "/security/cluster/{id}/api",
+            SecurityFlag::ClusterApi,
+        ))
 }
 
 type Accepted = (StatusCode, Json<ClusterDto>);
 
-/// A held cluster lock (row or scheduling). Released explicitly; if the
-/// handler is dropped first (client gone, panic) the release is spawned, so
-/// a lock never outlives its request.
-struct ClusterLock {
-    store: SqlStore,
-    id: String,
-    owner: String,
-    scheduling: bool,
-    released: bool,
-}
-
-impl ClusterLock {
-    /// Takes the lock; 404 for an unknown cluster, 409 when it is held.
-    async fn take(store: &SqlStore, id: &str, owner: &str, scheduling: bool) -> ApiResult<Self> {
-        let taken = if scheduling {
-            store.cluster_lock_scheduling(id, owner).await?
-        } else {
-            store.cluster_lock(id, owner).await?
-        };
-        if !taken {
-            return Err(match store.cluster_get(id).await? {
-                None => ApiError::not_found(format!("cluster {id}")),
-                Some(_) => ApiError::conflict(format!(
-                    "cluster {id} is locked by another operation; try again"
-                )),
-            });
-        }
-        Ok(Self {
-            store: store.clone(),
-            id: id.to_string(),
-            owner: owner.to_string(),
-            scheduling,
-            released: false,
-        })
-    }
-
-    async fn release(mut self) {
-        self.released = true;
-        unlock(&self.store, &self.id, &self.owner, self.scheduling).await;
-    }
-}
-
-impl Drop for ClusterLock {
-    fn drop(&mut self) {
-        if self.released {
-            return;
-        }
-        let (store, id, owner, scheduling) = (
-            self.store.clone(),
-            self.id.clone(),
-            self.owner.clone(),
-            self.scheduling,
-        );
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(async move { unlock(&store, &id, &owner, scheduling).await });
-        }
-    }
-}
-
-async fn unlock(store: &SqlStore, id: &str, owner: &str, scheduling: bool) {
-    let result = if scheduling {
-        store.cluster_unlock_scheduling(id, owner).await
-    } else {
-        store.cluster_unlock(id, owner).await
-    };
-    match result {
-        Ok(true) => {}
-        Ok(false) => tracing::warn!(cluster = id, owner, "cluster lock was not held at release"),
-        Err(e) => tracing::error!(cluster = id, error = %e, "failed to release the cluster lock"),
-    }
-}
-
 /// Locks the cluster and reads it under the lock; refuses an API-locked or
 /// deleted cluster.
-async fn lock_for_change(
-    state: &AppState,
-    id: &str,
-    owner: &str,
-) -> ApiResult<(ClusterLock, Cluster)> {
-    let lock = ClusterLock::take(&state.store, id, owner, false).await?;
-    match read_locked(&state.store, id).await {
-        Ok(cluster) => Ok((lock, cluster)),
-        Err(e) => {
-            lock.release().await;
-            Err(e)
-        }
-    }
+async fn lock_for_change(state: &AppState, id: &str, owner: &str) -> ApiResult<(RowLock, Cluster)> {
+    let store = &state.store;
+    let read = read_locked(store, id);
+    RowLock::take_then(store, LockedTable::Cluster, id, owner, read).await
 }
 
 async fn read_locked(store: &SqlStore, id: &str) -> ApiResult<Cluster> {
@@ -206,22 +129,21 @@ where
     F: FnOnce(&mut Cluster) -> ApiResult<Option<ClusterState>>,
 {
     let (lock, mut cluster) = lock_for_change(state, id, owner).await?;
-    let old_state = cluster.state;
-    let outcome = match change(&mut cluster) {
-        Ok(Some(new_state)) => {
+    let moved = lock
+        .hold(async {
+            let old_state = cluster.state;
+            let Some(new_state) = change(&mut cluster)? else {
+                return Ok(false);
+            };
             cluster.state = new_state;
             state
                 .store
                 .cluster_update_with_event(&cluster, old_state)
-                .await
-                .map(|()| new_state != old_state)
-                .map_err(ApiError::from)
-        }
-        Ok(None) => Ok(false),
-        Err(e) => Err(e),
-    };
-    lock.release().await;
-    if outcome? {
+                .await?;
+            Ok(new_state != old_state)
+        })
+        .await?;
+    if moved {
         state.wake.wake(SupervisorKind::Cluster);
     }
     Ok((StatusCode::ACCEPTED, Json(dto(state, id).await?)))
@@ -302,17 +224,13 @@ async fn update_cluster(
     JsonBodyOrDefault(request): JsonBodyOrDefault<UpdateClusterRequest>,
 ) -> ApiResult<Accepted> {
     let (lock, mut cluster) = lock_for_change(&state, &id, &owner).await?;
-    let saved = if request.apply(&mut cluster) {
-        state
-            .store
-            .cluster_update(&cluster)
-            .await
-            .map_err(ApiError::from)
-    } else {
+    lock.hold(async {
+        if request.apply(&mut cluster) {
+            state.store.cluster_update(&cluster).await?;
+        }
         Ok(())
-    };
-    lock.release().await;
-    saved?;
+    })
+    .await?;
     Ok((StatusCode::ACCEPTED, Json(dto(&state, &id).await?)))
 }
 
@@ -390,12 +308,13 @@ async fn add_annotations(
 ) -> ApiResult<Json<ClusterDto>> {
     request.validate()?;
     let (lock, _cluster) = lock_for_change(&state, &id, &owner).await?;
-    let added = state
-        .store
-        .cluster_annotations_add(&id, &request.annotations)
-        .await;
-    lock.release().await;
-    added?;
+    lock.hold(async {
+        let store = &state.store;
+        Ok(store
+            .cluster_annotations_add(&id, &request.annotations)
+            .await?)
+    })
+    .await?;
     Ok(Json(dto(&state, &id).await?))
 }
 
@@ -409,9 +328,8 @@ async fn delete_annotation(
 ) -> ApiResult<StatusCode> {
     let name = params.get("name")?.to_string();
     let (lock, _cluster) = lock_for_change(&state, &id, &owner).await?;
-    let removed = state.store.cluster_annotation_delete(&id, &name).await;
-    lock.release().await;
-    removed?;
+    lock.hold(async { Ok(state.store.cluster_annotation_delete(&id, &name).await?) })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -472,10 +390,9 @@ async fn delete_cluster(
     PathId(id): PathId,
     RequestId(owner): RequestId,
 ) -> ApiResult<StatusCode> {
-    let scheduling = ClusterLock::take(&state.store, &id, &owner, true).await?;
-    let result = request_deletion(&state, &id, &owner).await;
-    scheduling.release().await;
-    if result? {
+    let scheduling = LockedTable::ClusterScheduling;
+    let deletion = request_deletion(&state, &id, &owner);
+    if RowLock::run(&state.store, scheduling, &id, &owner, deletion).await? {
         state.wake.wake(SupervisorKind::Cluster);
     }
     Ok(StatusCode::ACCEPTED)
@@ -484,7 +401,7 @@ async fn delete_cluster(
 /// Moves the cluster to `deletion-requested`; returns whether it moved.
 async fn request_deletion(state: &AppState, id: &str, owner: &str) -> ApiResult<bool> {
     let (lock, cluster) = lock_for_change(state, id, owner).await?;
-    let result = async {
+    lock.hold(async {
         let live = state.store.cluster_installation_count_live(id).await?;
         if live > 0 {
             return Err(ApiError::forbidden(format!(
@@ -504,20 +421,6 @@ async fn request_deletion(state: &AppState, id: &str, owner: &str) -> ApiResult<
             .cluster_update_state(id, cluster.state, requested)
             .await?;
         Ok(cluster.state != requested)
-    }
-    .await;
-    lock.release().await;
-    result
-}
-
-/// `POST /api/security/cluster/{id}/api/lock` (200, no body; idempotent).
-async fn lock_api(State(state): State<AppState>, PathId(id): PathId) -> ApiResult<StatusCode> {
-    state.store.cluster_set_api_lock(&id, true).await?;
-    Ok(StatusCode::OK)
-}
-
-/// `POST /api/security/cluster/{id}/api/unlock` (200, no body; idempotent).
-async fn unlock_api(State(state): State<AppState>, PathId(id): PathId) -> ApiResult<StatusCode> {
-    state.store.cluster_set_api_lock(&id, false).await?;
-    Ok(StatusCode::OK)
+    })
+    .await
 }

@@ -13,7 +13,7 @@
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBodyOrDefault, PathId, QueryParams, RequestId};
-use crate::routes::backups::{LockKind, RowLock};
+use crate::routes::lock::RowLock;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -23,6 +23,7 @@ use cloud_model::database::{
     PatchMultitenantDatabaseRequest,
 };
 use cloud_model::filter::Paging;
+use cloud_store::lock::LockedTable;
 use http::StatusCode;
 
 pub fn router() -> Router<AppState> {
@@ -90,26 +91,19 @@ async fn update_multitenant_database(
     JsonBodyOrDefault(patch): JsonBodyOrDefault<PatchMultitenantDatabaseRequest>,
 ) -> ApiResult<Json<MultitenantDatabase>> {
     patch.validate()?;
-    let lock = RowLock::take(
-        &state.store,
-        LockKind::MultitenantDatabase,
-        &id,
-        &request_id,
-    )
+    let store = &state.store;
+    let table = LockedTable::MultitenantDatabase;
+    let mut database = RowLock::run(store, table, &id, &request_id, async {
+        let mut database = store
+            .multitenant_database_get(&id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("multitenant database {id}")))?;
+        if patch.apply(&mut database) {
+            store.multitenant_database_update(&database).await?;
+        }
+        Ok(database)
+    })
     .await?;
-    let mut database = lock
-        .hold(async {
-            let mut database = state
-                .store
-                .multitenant_database_get(&id)
-                .await?
-                .ok_or_else(|| ApiError::not_found(format!("multitenant database {id}")))?;
-            if patch.apply(&mut database) {
-                state.store.multitenant_database_update(&database).await?;
-            }
-            Ok(database)
-        })
-        .await?;
     // The lock columns read under the lock are ours; answer the row as it
     // stands after the release.
     database.lock_acquired_by = None;
@@ -178,14 +172,9 @@ async fn delete_logical_database(
         return Ok(StatusCode::NO_CONTENT);
     }
     // The parent's lock keeps provisioning from adding a schema meanwhile.
-    let lock = RowLock::take(
-        &state.store,
-        LockKind::MultitenantDatabase,
-        &logical.multitenant_database_id,
-        &request_id,
-    )
-    .await?;
-    lock.hold(async {
+    let parent = &logical.multitenant_database_id;
+    let table = LockedTable::MultitenantDatabase;
+    RowLock::run(&state.store, table, parent, &request_id, async {
         let schemas = state
             .store
             .database_schema_list(&DatabaseSchemaFilter {

@@ -12,6 +12,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{
     JsonBody, JsonBodyOrDefault, PagingQuery, PathId, PathParams, QueryParams, RequestId,
 };
+use crate::routes::lock::{RowLock, SecurityFlag, security_routes};
 use axum::extract::State;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -20,6 +21,7 @@ use cloud_model::group::{
     AssignInstallationGroupRequest, CreateGroupRequest, Group, GroupDto, GroupFilter, GroupStatus,
     GroupsStatus, PatchGroupRequest, SHOW_INSTALLATION_COUNT_PARAM,
 };
+use cloud_store::lock::LockedTable;
 use cloud_supervisor::SupervisorKind;
 use http::StatusCode;
 
@@ -45,8 +47,10 @@ pub fn router() -> Router<AppState> {
             "/installation/{id}/group",
             axum::routing::delete(leave_group),
         )
-        .route("/security/group/{id}/api/lock", post(lock_api))
-        .route("/security/group/{id}/api/unlock", post(unlock_api))
+        .merge(security_routes(
+            "/security/group/{id}/api",
+            SecurityFlag::GroupApi,
+        ))
 }
 
 /// `GET /groups`: paging and `show_installation_count`.
@@ -243,18 +247,6 @@ async fn leave_group(
     Ok(StatusCode::OK)
 }
 
-/// `POST /security/group/{id}/api/lock`.
-async fn lock_api(State(state): State<AppState>, PathId(id): PathId) -> ApiResult<StatusCode> {
-    state.store.group_set_api_lock(&id, true).await?;
-    Ok(StatusCode::OK)
-}
-
-/// `POST /security/group/{id}/api/unlock` (not blocked by the lock itself).
-async fn unlock_api(State(state): State<AppState>, PathId(id): PathId) -> ApiResult<StatusCode> {
-    state.store.group_set_api_lock(&id, false).await?;
-    Ok(StatusCode::OK)
-}
-
 /// The DTO as it is once this request's row lock is released.
 fn released(mut dto: GroupDto) -> GroupDto {
     dto.group.lock_acquired_by = None;
@@ -281,16 +273,8 @@ where
     Fut: std::future::Future<Output = ApiResult<T>>,
 {
     let store = &state.store;
-    if store.group_get(id).await?.is_none() {
-        return Err(ApiError::not_found(format!("group {id}")));
-    }
-    if !store.group_lock(id, request_id).await? {
-        return Err(ApiError::conflict(format!(
-            "group {id} is locked by another operation; try again"
-        )));
-    }
-    let result = async {
-        // Re-read under the lock: the group may have changed meanwhile.
+    let (lock, group) = RowLock::take_then(store, LockedTable::Group, id, request_id, async {
+        // Read under the lock: the group may have changed meanwhile.
         let group = store
             .group_get(id)
             .await?
@@ -300,11 +284,8 @@ where
                 "group {id} is API-locked; unlock it with `cloud security group api-unlock`"
             )));
         }
-        f(group).await
-    }
-    .await;
-    if let Err(e) = store.group_unlock(id, request_id, false).await {
-        tracing::error!(group = id, error = %e, "failed to release the group lock");
-    }
-    result
+        Ok(group)
+    })
+    .await?;
+    lock.hold(f(group)).await
 }

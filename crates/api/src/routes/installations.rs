@@ -15,6 +15,7 @@
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, JsonBodyOrDefault, PathId, PathParams, QueryParams, RequestId};
+use crate::routes::lock::{RowLock, SecurityFlag, security_routes};
 use axum::extract::State;
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
@@ -30,6 +31,7 @@ use cloud_model::installation_request::{
     volume_backing_secret_name,
 };
 use cloud_model::now_millis;
+use cloud_store::lock::LockedTable;
 use cloud_supervisor::SupervisorKind;
 use http::StatusCode;
 use std::collections::HashMap;
@@ -68,16 +70,14 @@ pub fn router() -> Router<AppState> {
             post(set_primary_dns),
         )
         .route("/installation/{id}/dns/{dns_id}", delete(delete_dns))
-        .route("/security/installation/{id}/api/lock", post(lock_api))
-        .route("/security/installation/{id}/api/unlock", post(unlock_api))
-        .route(
-            "/security/installation/{id}/deletion/lock",
-            post(lock_deletion),
-        )
-        .route(
-            "/security/installation/{id}/deletion/unlock",
-            post(unlock_deletion),
-        )
+        .merge(security_routes(
+            "/security/installation/{id}/api",
+            SecurityFlag::InstallationApi,
+        ))
+        .merge(security_routes(
+            "/security/installation/{id}/deletion",
+            SecurityFlag::InstallationDeletion,
+        ))
 }
 
 /// `include_group_config` and `include_group_config_overrides` (both
@@ -146,15 +146,8 @@ where
     Fut: std::future::Future<Output = ApiResult<T>>,
 {
     let store = &state.store;
-    if store.installation_get(id).await?.is_none() {
-        return Err(ApiError::not_found(format!("installation {id}")));
-    }
-    if !store.installation_lock(id, request_id).await? {
-        return Err(ApiError::conflict(format!(
-            "installation {id} is locked by another operation; try again"
-        )));
-    }
-    let result = async {
+    let table = LockedTable::Installation;
+    let (lock, dto) = RowLock::take_then(store, table, id, request_id, async {
         // Read under the lock: the installation may have changed meanwhile.
         let dto = store
             .installation_get_dto(id)
@@ -165,13 +158,10 @@ where
                 "installation {id} is API-locked; unlock it with `cloud security installation api-unlock`"
             )));
         }
-        f(released(dto)).await
-    }
-    .await;
-    if let Err(e) = store.installation_unlock(id, request_id).await {
-        tracing::error!(installation = id, error = %e, "failed to release the installation lock");
-    }
-    result
+        Ok(released(dto))
+    })
+    .await?;
+    lock.hold(f(dto)).await
 }
 
 /// 400 unless the API may move the installation to `new_state`.
@@ -327,18 +317,12 @@ async fn create(
                     format!("group {group_id} is deleted"),
                 ));
             }
-            if !store.group_lock(&group_id, &request_id).await? {
-                return Err(ApiError::conflict(format!(
-                    "group {group_id} is locked by another operation; try again"
-                )));
-            }
-            let created = store
-                .installation_create(&mut installation, &new.annotations, &new.dns_names)
-                .await;
-            if let Err(e) = store.group_unlock(&group_id, &request_id, false).await {
-                tracing::error!(group = group_id, error = %e, "failed to release the group lock");
-            }
-            created?
+            let create = async {
+                Ok(store
+                    .installation_create(&mut installation, &new.annotations, &new.dns_names)
+                    .await?)
+            };
+            RowLock::run(store, LockedTable::Group, &group_id, &request_id, create).await?
         }
     };
     wake(&state);
@@ -844,37 +828,4 @@ async fn delete_dns(
     .await?;
     wake(&state);
     Ok((StatusCode::ACCEPTED, Json(dto)))
-}
-
-/// `POST /security/installation/{id}/api/lock`.
-async fn lock_api(State(state): State<AppState>, PathId(id): PathId) -> ApiResult<StatusCode> {
-    state.store.installation_set_api_lock(&id, true).await?;
-    Ok(StatusCode::OK)
-}
-
-/// `POST /security/installation/{id}/api/unlock` (not blocked by the lock itself).
-async fn unlock_api(State(state): State<AppState>, PathId(id): PathId) -> ApiResult<StatusCode> {
-    state.store.installation_set_api_lock(&id, false).await?;
-    Ok(StatusCode::OK)
-}
-
-/// `POST /security/installation/{id}/deletion/lock`.
-async fn lock_deletion(State(state): State<AppState>, PathId(id): PathId) -> ApiResult<StatusCode> {
-    state
-        .store
-        .installation_set_deletion_lock(&id, true)
-        .await?;
-    Ok(StatusCode::OK)
-}
-
-/// `POST /security/installation/{id}/deletion/unlock`.
-async fn unlock_deletion(
-    State(state): State<AppState>,
-    PathId(id): PathId,
-) -> ApiResult<StatusCode> {
-    state
-        .store
-        .installation_set_deletion_lock(&id, false)
-        .await?;
-    Ok(StatusCode::OK)
 }

@@ -7,12 +7,15 @@ use crate::AppState;
 use axum::Router;
 
 pub mod backups;
+pub mod cluster_installation_migration;
 pub mod cluster_installations;
 pub mod clusters;
 pub mod databases;
+pub mod delivery;
 pub mod events;
 pub mod groups;
 pub mod installations;
+pub mod lock;
 pub mod operations;
 pub mod subscriptions;
 pub mod webhooks;
@@ -25,9 +28,11 @@ pub fn router() -> Router<AppState> {
         .merge(backups::router())
         .merge(operations::router())
         .merge(cluster_installations::router())
+        .merge(cluster_installation_migration::router())
         .merge(groups::router())
         .merge(webhooks::router())
         .merge(subscriptions::router())
+        .merge(delivery::router())
         .merge(events::router())
         .merge(databases::router())
 }

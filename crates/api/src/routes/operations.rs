@@ -23,7 +23,7 @@
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBodyOrDefault, PathId, QueryParams, RequestId};
-use crate::routes::backups::{LockKind, RowLock, lock_installation};
+use crate::routes::lock::{RowLock, lock_installation};
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -39,6 +39,7 @@ use cloud_model::db_restoration::{
 };
 use cloud_model::filter::Paging;
 use cloud_model::installation::{Installation, InstallationState};
+use cloud_store::lock::LockedTable;
 use cloud_supervisor::SupervisorKind;
 use http::StatusCode;
 
@@ -361,17 +362,15 @@ async fn lock_migration(
     id: &str,
     owner: &str,
 ) -> ApiResult<(RowLock, InstallationDBMigrationOperation)> {
-    let lock = RowLock::take(&state.store, LockKind::DbMigration, id, owner).await?;
-    match state.store.installation_db_migration_get(id).await {
-        Ok(Some(operation)) => Ok((lock, operation)),
-        other => {
-            lock.release().await;
-            Err(match other {
-                Err(e) => e.into(),
-                _ => ApiError::not_found(format!("installation db migration {id}")),
-            })
-        }
-    }
+    let store = &state.store;
+    let table = LockedTable::InstallationDbMigration;
+    RowLock::take_then(store, table, id, owner, async {
+        store
+            .installation_db_migration_get(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("installation db migration {id}")))
+    })
+    .await
 }
 
 /// `POST /api/installations/operations/database/migration/{id}/commit` (200).

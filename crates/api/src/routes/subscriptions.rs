@@ -1,7 +1,9 @@
 //! Event subscription routes (99–102 of the original's table): list by
 //! owner and event type (newest first), register (202), get, delete (200;
 //! 400 when already deleted, as the original). Unlike the original, the URL
-//! must be an http(s) URL with a host and the headers are validated.
+//! must be an http(s) URL with a host and the headers are validated. The
+//! create answer carries the subscription's signing secret (`Secret`), which
+//! no later read shows.
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};

@@ -15,12 +15,17 @@
 
 use axum::Router;
 use cloud_api::{ApiConfig, AppState};
+use cloud_model::installation::{DatabaseType, FilestoreType, Installation, InstallationState};
 use cloud_store::SqlStore;
+use cloud_store::lock::LockedTable;
 use cloud_store::testing::TestDb;
-use cloud_supervisor::Wake;
+use cloud_supervisor::{SupervisorKind, Wake};
 use serde::Serialize;
 use serde_json::Value;
 use std::time::Duration;
+
+/// A well-formed ID that names nothing.
+pub const UNKNOWN_ID: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaa";
 
 /// Runs one async test body against a SQLite server (`<name>::sqlite`) and
 /// a PostgreSQL server (`<name>::postgres`), binding the [`TestServer`] to
@@ -234,4 +239,78 @@ pub async fn assert_error(res: reqwest::Response, status: u16, field: Option<&st
         "error body has exactly Error and Field: {body}"
     );
     message.to_string()
+}
+
+/// The `ID` of a JSON object.
+pub fn id_of(v: &Value) -> String {
+    v["ID"].as_str().unwrap().to_string()
+}
+
+/// Whether the supervisor of `kind` was woken (a pending wake-up resolves at once).
+pub async fn was_woken(server: &TestServer, kind: SupervisorKind) -> bool {
+    tokio::time::timeout(Duration::from_millis(200), server.wake.woken(kind))
+        .await
+        .is_ok()
+}
+
+/// Asserts that `request` is refused with 409 while someone else holds the
+/// row lock of `id` (taken before it is sent, released after).
+pub async fn assert_409_while_locked(
+    server: &TestServer,
+    lock: LockedTable,
+    id: &str,
+    request: impl Future<Output = reqwest::Response>,
+) {
+    let store = &server.store;
+    assert!(
+        store.lock_rows(lock, &[id], "other").await.unwrap(),
+        "lock {id}"
+    );
+    assert_error(request.await, 409, None).await;
+    let unlocked = store.unlock_rows(lock, &[id], "other", false).await;
+    assert!(unlocked.unwrap(), "unlock {id}");
+}
+
+/// Creates an installation in `state` through the store (with its creation
+/// event), with the database and filestore given.
+pub async fn create_installation(
+    store: &SqlStore,
+    name: &str,
+    state: InstallationState,
+    database: DatabaseType,
+    filestore: FilestoreType,
+) -> Installation {
+    let mut installation = Installation {
+        name: name.to_string(),
+        owner_id: "owner".into(),
+        state,
+        database,
+        filestore,
+        size: "100users".into(),
+        version: "stable".into(),
+        image: "mattermost/mattermost-enterprise-edition".into(),
+        cr_version: "installation.mattermost.com/v1beta1".into(),
+        ..Default::default()
+    };
+    store
+        .installation_create(&mut installation, &[], &[format!("{name}.example.com")])
+        .await
+        .unwrap();
+    store
+        .installation_get(&installation.id)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// A hibernating installation whose data can be backed up.
+pub async fn backupable(store: &SqlStore, name: &str) -> Installation {
+    create_installation(
+        store,
+        name,
+        InstallationState::Hibernating,
+        DatabaseType::AwsMultitenantRdsPostgres,
+        FilestoreType::Bifrost,
+    )
+    .await
 }

@@ -3,7 +3,8 @@
 //! `--failure-threshold` takes a Go duration (`30s`, `1h`) and is sent in
 //! nanoseconds. `list` prints a table (`ID, EVENT TYPE, OWNER, LAST DELIVERY
 //! ATTEMPT, LAST DELIVERY STATUS`) by default and the API's JSON with
-//! `--json`.
+//! `--json`. `replay` and `deliveries` are our additions (event delivery:
+//! re-send from a cursor, show what was delivered).
 
 use crate::args::{Ctx, PagingArgs, parse_go_duration, parse_key_value};
 use crate::cmd::event::format_millis;
@@ -11,8 +12,10 @@ use crate::cmd::webhook::headers_from_flags;
 use crate::output::{OutputArgs, print_json, print_list};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use cloud_model::event::EventType;
-use cloud_model::subscription::{CreateSubscriptionRequest, Subscription, SubscriptionFilter};
+use cloud_model::event::{EventDeliveryStatus, EventType};
+use cloud_model::subscription::{
+    CreateSubscriptionRequest, DeliveryRecord, ReplayRequest, Subscription, SubscriptionFilter,
+};
 use std::time::Duration;
 
 /// Columns of `subscription list`.
@@ -34,6 +37,83 @@ pub enum SubscriptionCmd {
     Get(SubscriptionArg),
     /// Delete a subscription.
     Delete(SubscriptionArg),
+    /// Re-send a subscription's events from an event, a time, or the last delivered one.
+    Replay(ReplayArgs),
+    /// Show a subscription's delivery state and deliveries, newest first.
+    Deliveries(DeliveriesArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// The ID of the subscription.
+    #[arg(long)]
+    pub subscription: String,
+    /// Re-send from this event (included).
+    #[arg(long, conflicts_with = "from_timestamp")]
+    pub from_event_id: Option<String>,
+    /// Re-send from this time in milliseconds since the epoch (included).
+    #[arg(long)]
+    pub from_timestamp: Option<i64>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DeliveriesArgs {
+    /// The ID of the subscription.
+    #[arg(long)]
+    pub subscription: String,
+    /// Only deliveries in this status (not-attempted, delivered, retrying, failed).
+    #[arg(long, value_parser = parse_delivery_status)]
+    pub status: Option<EventDeliveryStatus>,
+    #[command(flatten)]
+    pub paging: PagingArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Columns of `subscription deliveries`.
+pub const DELIVERY_HEADERS: [&str; 7] = [
+    "SEQUENCE",
+    "EVENT ID",
+    "STATUS",
+    "ATTEMPTS",
+    "LAST ATTEMPT",
+    "NEXT ATTEMPT",
+    "LAST ERROR",
+];
+
+fn parse_delivery_status(s: &str) -> Result<EventDeliveryStatus, String> {
+    [
+        EventDeliveryStatus::NotAttempted,
+        EventDeliveryStatus::Delivered,
+        EventDeliveryStatus::Retrying,
+        EventDeliveryStatus::Failed,
+    ]
+    .into_iter()
+    .find(|v| v.as_str() == s)
+    .ok_or_else(|| {
+        format!("unknown delivery status {s:?} (one of not-attempted, delivered, retrying, failed)")
+    })
+}
+
+/// A time, or `-` for none (0).
+fn when(millis: i64) -> String {
+    if millis == 0 {
+        "-".to_string()
+    } else {
+        format_millis(millis)
+    }
+}
+
+fn delivery_row(d: &DeliveryRecord) -> Vec<String> {
+    vec![
+        d.sequence.to_string(),
+        d.event_id.clone(),
+        d.status.as_str().to_string(),
+        d.attempts.to_string(),
+        when(d.last_attempt),
+        when(d.next_attempt_at),
+        d.last_error.clone(),
+    ]
 }
 
 #[derive(Debug, Clone, Args)]
@@ -143,6 +223,47 @@ pub async fn run(cmd: SubscriptionCmd, ctx: &Ctx) -> anyhow::Result<()> {
             .delete_subscription(&args.subscription)
             .await
             .context("failed to delete subscription"),
+        SubscriptionCmd::Replay(args) => {
+            let request = ReplayRequest {
+                from_event_id: args.from_event_id,
+                from_timestamp: args.from_timestamp,
+            };
+            let replayed = client
+                .replay_subscription(&args.subscription, &request)
+                .await
+                .context("failed to replay subscription")?;
+            print_json(&replayed)
+        }
+        SubscriptionCmd::Deliveries(args) => {
+            let Some(state) = client
+                .list_subscription_deliveries(
+                    &args.subscription,
+                    args.status,
+                    &args.paging.paging(),
+                )
+                .await
+                .context("failed to list subscription deliveries")?
+            else {
+                anyhow::bail!("subscription {} not found", args.subscription);
+            };
+            if args.output.json {
+                return print_json(&state);
+            }
+            println!(
+                "Cursor: {}  Last delivery: {} at {}  Next attempt: {}  Dead since: {}",
+                state.cursor,
+                state.last_delivery_status,
+                when(state.last_delivery_attempt_at),
+                when(state.next_attempt_at),
+                when(state.dead_at),
+            );
+            print_list(
+                &state.deliveries,
+                &DELIVERY_HEADERS,
+                delivery_row,
+                &args.output,
+            )
+        }
     }
 }
 
@@ -185,6 +306,70 @@ mod tests {
         let request = args.request().unwrap();
         assert_eq!(request.failure_threshold, 30_000_000_000);
         assert_eq!(request.headers.len(), 1);
+    }
+
+    #[test]
+    fn replay_and_deliveries_flags() {
+        let parsed = try_parse_from([
+            "cloud",
+            "subscription",
+            "replay",
+            "--subscription",
+            "s1",
+            "--from-timestamp",
+            "1712745600000",
+        ])
+        .unwrap();
+        let Command::Subscription(g) = parsed.command else {
+            panic!("not subscription")
+        };
+        let SubscriptionCmd::Replay(args) = g.command else {
+            panic!("not replay")
+        };
+        assert_eq!(args.from_timestamp, Some(1_712_745_600_000));
+        assert_eq!(args.from_event_id, None);
+        let parsed = try_parse_from([
+            "cloud",
+            "subscription",
+            "deliveries",
+            "--subscription",
+            "s1",
+            "--status",
+            "retrying",
+        ])
+        .unwrap();
+        let Command::Subscription(g) = parsed.command else {
+            panic!("not subscription")
+        };
+        let SubscriptionCmd::Deliveries(args) = g.command else {
+            panic!("not deliveries")
+        };
+        assert_eq!(args.status, Some(EventDeliveryStatus::Retrying));
+        for bad in [
+            vec![
+                "cloud",
+                "subscription",
+                "replay",
+                "--subscription",
+                "s",
+                "--from-event-id",
+                "e",
+                "--from-timestamp",
+                "1",
+            ],
+            vec!["cloud", "subscription", "replay"],
+            vec![
+                "cloud",
+                "subscription",
+                "deliveries",
+                "--subscription",
+                "s",
+                "--status",
+                "lost",
+            ],
+        ] {
+            assert!(try_parse_from(bad.clone()).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

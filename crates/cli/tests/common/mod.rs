@@ -57,11 +57,33 @@ impl CmdOutput {
         self
     }
 
+    /// Asserts that stderr contains every one of `needles`; returns self.
+    #[track_caller]
+    pub fn stderr_has(self, needles: &[&str]) -> Self {
+        for needle in needles {
+            assert!(
+                self.stderr.contains(needle),
+                "{needle:?} not in stderr: {}",
+                self.stderr
+            );
+        }
+        self
+    }
+
     /// stdout parsed as JSON.
     #[track_caller]
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+    }
+}
+
+/// Asserts that the first line of a table holds every one of `columns`.
+#[track_caller]
+pub fn assert_columns(table: &str, columns: &[&str]) {
+    let header = table.lines().next().unwrap_or_default();
+    for column in columns {
+        assert!(header.contains(column), "{column} not in {table}");
     }
 }
 
