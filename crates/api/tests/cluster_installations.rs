@@ -13,14 +13,17 @@ const CLUSTER_A: &str = "clusteraclusteraclusteraaa";
 const CLUSTER_B: &str = "clusterbclusterbclusterbbb";
 
 async fn create(store: &SqlStore, cluster: &str, installation: &str) -> ClusterInstallation {
-    store
+    let ci = store
         .cluster_installation_create(&ClusterInstallation::new(
             cluster,
             installation,
             ClusterInstallationState::CreationRequested,
         ))
         .await
-        .unwrap()
+        .unwrap();
+    // Lists are ordered by CreateAt (milliseconds): keep creation order unambiguous.
+    tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    ci
 }
 
 fn ids(list: &Value) -> Vec<String> {

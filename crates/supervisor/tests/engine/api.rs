@@ -58,7 +58,12 @@ async fn serve(db: Db) -> Served {
     let server = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
-    let sim = SimCloud::new(SimConfig::dev(7));
+    // Every cloud call takes 60–120 ms, so a 10 ms poll sees each step even
+    // on a loaded machine (the test asserts that the step is visible).
+    let sim = SimCloud::new(SimConfig {
+        latency: (Duration::from_millis(60), Duration::from_millis(120)),
+        ..SimConfig::dev(7)
+    });
     let engine = Engine::start(
         fast_engine("api-test"),
         db.store.clone(),

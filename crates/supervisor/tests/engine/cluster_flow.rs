@@ -321,3 +321,44 @@ async fn a_state_changed_since_listing_is_skipped() {
     assert_eq!(report, StepReport::Skipped);
     assert!(h.sim.live().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_releases_a_step_that_does_not_finish_in_time() {
+    let h = Harness::new(
+        Db::Sqlite,
+        SimConfig {
+            latency: (
+                std::time::Duration::from_secs(30),
+                std::time::Duration::from_secs(30),
+            ),
+            ..SimConfig::instant(14)
+        },
+        ReconcileConfig {
+            shutdown_grace: std::time::Duration::from_millis(100),
+            ..config()
+        },
+    )
+    .await;
+    let c = h.create_cluster(json!({})).await;
+    let cancel = CancellationToken::new();
+    let started = std::time::Instant::now();
+    let pass = h.clusters.activate(false, &cancel);
+    let (report, ()) = tokio::join!(pass, async {
+        // Wait until the step holds the lock and is in the cloud call.
+        loop {
+            let held = h.cluster(&c.id).await.lock_acquired_at != 0;
+            if held {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        cancel.cancel();
+    });
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(report.processed, 0, "the abandoned step reports nothing");
+    assert!(!report.more);
+    let c = h.cluster(&c.id).await;
+    assert_eq!(c.lock_acquired_at, 0, "the lock is released");
+    assert_eq!(c.state, S::CreationRequested, "nothing was written");
+    assert!(h.sim.live().is_empty());
+}

@@ -12,6 +12,7 @@
 mod harness;
 
 mod api;
+mod bench;
 mod ci_flow;
 mod cluster_flow;
 mod props;

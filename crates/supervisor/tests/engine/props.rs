@@ -367,6 +367,17 @@ async fn scenario(db: Db, seed: u64, ops: Vec<Op>, with_permanent: bool) {
             assert_eq!(c.state, expected, "{id}: {:?}", c.progress);
         }
     }
+    let (calls, errors) = h.sim.calls();
+    let mut by_state = BTreeMap::<&str, usize>::new();
+    for id in &ids {
+        *by_state
+            .entry(h.cluster(id).await.state.as_str())
+            .or_default() += 1;
+    }
+    println!(
+        "seed {seed}: {} clusters {by_state:?}, {calls} cloud calls, {errors} failed",
+        ids.len()
+    );
     h.sim.reconfigure(|c| {
         c.error_rate = 0.0;
         c.lost_reply_rate = 0.0;
