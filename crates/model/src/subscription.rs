@@ -68,8 +68,8 @@ impl FromStr for LastDeliveryStatus {
     }
 }
 
-/// A registered event subscription.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// A registered event subscription. `Debug` redacts the secret.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subscription {
     #[serde(rename = "ID")]
     pub id: String,
@@ -102,6 +102,28 @@ pub struct Subscription {
     /// create response carries it; every later read leaves it out.
     #[serde(rename = "Secret", default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+}
+
+// The secret never reaches a log through Debug.
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("url", &self.url)
+            .field("owner_id", &self.owner_id)
+            .field("event_type", &self.event_type)
+            .field("last_delivery_status", &self.last_delivery_status)
+            .field("last_delivery_attempt_at", &self.last_delivery_attempt_at)
+            .field("failure_threshold", &self.failure_threshold)
+            .field("create_at", &self.create_at)
+            .field("delete_at", &self.delete_at)
+            .field("lock_acquired_by", &self.lock_acquired_by)
+            .field("lock_acquired_at", &self.lock_acquired_at)
+            .field("headers", &self.headers)
+            .field("secret", &self.secret.as_ref().map(|_| "****"))
+            .finish()
+    }
 }
 
 impl Subscription {
@@ -342,6 +364,17 @@ mod tests {
         );
         let sub: Subscription = serde_json::from_str(&failed).unwrap();
         assert_eq!(sub.last_delivery_status, LastDeliveryStatus::Failed);
+    }
+
+    #[test]
+    fn debug_output_redacts_the_secret() {
+        let sub = Subscription {
+            secret: Some("s3cr3t-value".into()),
+            ..Default::default()
+        };
+        let shown = format!("{sub:?}");
+        assert!(!shown.contains("s3cr3t-value"), "{shown}");
+        assert!(shown.contains("****"), "{shown}");
     }
 
     #[test]
