@@ -17,10 +17,8 @@
 use crate::SqlStore;
 use crate::db::{Query, from_json_or_default};
 use crate::delivery::{Channel, PENDING};
-use crate::error::{Result, StoreError};
-use cloud_model::event::{
-    Event, EventExtraData, EventType, ResourceType, StateChangeEvent, StateChangeEventData,
-};
+use crate::error::Result;
+use cloud_model::event::StateChangeEventData;
 use cloud_model::webhook::Headers;
 
 /// A target leased to one deliverer.
@@ -95,52 +93,18 @@ struct OwedRow {
     event_seq: i64,
     attempts: i64,
     first_failure_at: i64,
-    event_id: String,
-    event_type: String,
-    timestamp: i64,
-    extra_data: String,
-    change_id: String,
-    resource_id: String,
-    resource_type: String,
-    old_state: String,
-    new_state: String,
+    #[sqlx(flatten)]
+    event: crate::event::EventRow,
 }
 
 impl OwedRow {
     fn into_model(self) -> Result<OwedDelivery> {
-        let bad = |what: &str, value: &str| {
-            StoreError::Invalid(format!("stored event has an unknown {what} {value:?}"))
-        };
-        let event_type: EventType = self
-            .event_type
-            .parse()
-            .map_err(|_| bad("event type", &self.event_type))?;
-        let resource_type: ResourceType = self
-            .resource_type
-            .parse()
-            .map_err(|_| bad("resource type", &self.resource_type))?;
-        let extra_data: EventExtraData = serde_json::from_str(&self.extra_data)?;
         Ok(OwedDelivery {
             id: self.id,
             seq: self.event_seq,
             attempts: self.attempts,
             first_failure_at: self.first_failure_at,
-            event: StateChangeEventData {
-                event: Event {
-                    id: self.event_id.clone(),
-                    event_type,
-                    timestamp: self.timestamp,
-                    extra_data,
-                },
-                state_change: StateChangeEvent {
-                    id: self.change_id,
-                    event_id: self.event_id,
-                    old_state: self.old_state,
-                    new_state: self.new_state,
-                    resource_id: self.resource_id,
-                    resource_type,
-                },
-            },
+            event: self.event.into_model()?,
         })
     }
 }
@@ -401,7 +365,7 @@ mod tests {
     use super::*;
     use crate::backend_test;
     use crate::delivery::ReplayFrom;
-    use cloud_model::event::{EventDeliveryStatus, NewStateChange};
+    use cloud_model::event::{EventDeliveryStatus, NewStateChange, ResourceType};
     use cloud_model::filter::Paging;
     use cloud_model::subscription::{LastDeliveryStatus, Subscription};
 

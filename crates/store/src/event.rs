@@ -80,8 +80,10 @@ pub async fn record_state_change(
     })
 }
 
+/// One stored event with its state change, as the list and delivery queries
+/// select them (`e.id AS event_id`, …, `s.id AS change_id`, …).
 #[derive(sqlx::FromRow)]
-struct EventRow {
+pub(crate) struct EventRow {
     event_id: String,
     event_type: String,
     timestamp: i64,
@@ -94,7 +96,7 @@ struct EventRow {
 }
 
 impl EventRow {
-    fn into_model(self) -> Result<StateChangeEventData> {
+    pub(crate) fn into_model(self) -> Result<StateChangeEventData> {
         let bad = |what: &str, value: &str| {
             crate::StoreError::Invalid(format!("stored event has an unknown {what} {value:?}"))
         };
